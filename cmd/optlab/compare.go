@@ -1,0 +1,290 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"optlab.dev/optlab"
+	"optlab.dev/optlab/models"
+	"optlab.dev/optlab/optimizers"
+)
+
+// defaultOptimizers are the walkthrough's Q8 settings (answer B: SGD lr 0.01
+// without momentum, Adam and RMSprop with lr 0.001, Keras defaults otherwise).
+const defaultOptimizers = "sgd(lr=0.01); adam(lr=0.001); rmsprop(lr=0.001)"
+
+// runFlags are the flags shared by compare and train.
+type runFlags struct {
+	model, optimizers, backend, out, split, data, nonFinite, protocol, seeds string
+	epochs, batchSize, limit                                                 int
+	seed                                                                     int64
+	quiet                                                                    bool
+}
+
+func (f *runFlags) register(fs *flag.FlagSet, optimizersUsage, optimizersDefault string) {
+	fs.StringVar(&f.model, "model", "mlp-small", "model: "+strings.Join(models.ModelNames(), ", "))
+	fs.StringVar(&f.optimizers, "optimizers", optimizersDefault, optimizersUsage)
+	fs.IntVar(&f.epochs, "epochs", 5, "epochs per run")
+	fs.IntVar(&f.batchSize, "batch-size", 32, "mini-batch size")
+	fs.Int64Var(&f.seed, "seed", 1, "random seed (weights, shuffling, dropout)")
+	fs.IntVar(&f.limit, "limit", 0, "use only the first N training examples (0: all) and N/6 validation/test examples, for quick runs")
+	fs.StringVar(&f.backend, "backend", "", "GoMLX backend: go (pure Go, default), xla:cpu, xla:cuda (default $GOMLX_BACKEND or go)")
+	fs.StringVar(&f.out, "out", "results", "directory for the CSV, JSON and figures")
+	fs.StringVar(&f.split, "split", "test", "validation data: test (train on 60,000, validate on the 10,000 test images, answer B) or holdout5k (hold out the first 5,000 training images, answer A)")
+	fs.StringVar(&f.data, "data", "", "directory with the four MNIST .gz files (default: $OPTLAB_DATA, ./data/mnist, then the GoMNIST module in the Go module cache)")
+	fs.StringVar(&f.nonFinite, "non-finite", "stop", "what to do when the loss is NaN or infinite: stop (error naming the step) or skip (leave the weights unchanged for that step)")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar")
+}
+
+// validate checks the flags that can be checked without loading anything.
+func (f *runFlags) validate() error {
+	if _, err := models.Get(f.model); err != nil {
+		return usageError("--model: %v", err)
+	}
+	if f.epochs < 1 {
+		return usageError("--epochs must be ≥ 1, got %d", f.epochs)
+	}
+	if f.batchSize < 1 {
+		return usageError("--batch-size must be ≥ 1, got %d", f.batchSize)
+	}
+	if f.limit < 0 {
+		return usageError("--limit must be ≥ 0, got %d", f.limit)
+	}
+	if _, err := models.ParseSplit(f.split); err != nil {
+		return usageError("--split: %v", err)
+	}
+	switch optlab.NonFinitePolicy(f.nonFinite) {
+	case optlab.StopOnNonFinite, optlab.SkipNonFinite:
+	default:
+		return usageError("--non-finite: unknown policy %q (valid: stop, skip)", f.nonFinite)
+	}
+	if f.out == "" {
+		return usageError("--out must not be empty")
+	}
+	return nil
+}
+
+// splitSpecs splits a ';'-separated list of optimizer specs and checks each.
+func splitSpecs(list string) ([]string, error) {
+	var specs []string
+	for _, s := range strings.Split(list, ";") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		opt, err := optimizers.Parse(s)
+		if err != nil {
+			return nil, usageError("--optimizers: %v", err)
+		}
+		specs = append(specs, opt.String())
+	}
+	if len(specs) == 0 {
+		return nil, usageError("--optimizers: no optimizer given")
+	}
+	return specs, nil
+}
+
+// parseSeeds reads "1,2,3" or "1-5".
+func parseSeeds(s string) ([]int64, error) {
+	if s == "" {
+		return nil, nil
+	}
+	if a, b, ok := strings.Cut(s, "-"); ok && !strings.Contains(s, ",") {
+		lo, err1 := strconv.ParseInt(a, 10, 64)
+		hi, err2 := strconv.ParseInt(b, 10, 64)
+		if err1 != nil || err2 != nil || hi < lo || hi-lo > 1000 {
+			return nil, usageError("--seeds: bad range %q (want e.g. 1-5)", s)
+		}
+		var out []int64
+		for v := lo; v <= hi; v++ {
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	var out []int64
+	for _, p := range strings.Split(s, ",") {
+		v, err := strconv.ParseInt(strings.TrimSpace(p), 10, 64)
+		if err != nil {
+			return nil, usageError("--seeds: %q is not an integer", p)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// setup loads the backend and the data, printing what it uses.
+func (f *runFlags) setup(stdout io.Writer) (*optlab.Env, error) {
+	split, _ := models.ParseSplit(f.split)
+	backend, err := optlab.NewBackend(f.backend)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "backend: %s\n", optlab.DescribeBackend(backend))
+	data, err := optlab.LoadData(f.data, split, f.limit)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "data: MNIST, %d train / %d %s / %d test examples\n", data.Train.Len(), data.Val.Len(), data.ValSplit, data.Test.Len())
+	return &optlab.Env{Backend: backend, Data: data}, nil
+}
+
+func (f *runFlags) config(stderr io.Writer) optlab.Config {
+	cfg := optlab.Config{
+		Model: f.model, Epochs: f.epochs, BatchSize: f.batchSize, Seed: f.seed,
+		NonFinite: optlab.NonFinitePolicy(f.nonFinite),
+	}
+	if !f.quiet && isTerminal(stderr) {
+		cfg.Progress = stderr
+	}
+	return cfg
+}
+
+func isTerminal(w io.Writer) bool {
+	file, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := file.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// interruptible returns a context cancelled by SIGINT or SIGTERM.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func runCompare(args []string, stdout, stderr io.Writer) error {
+	var f runFlags
+	fs := newFlagSet("compare", "Train a fresh model with each optimizer (the walkthrough's Q8 experiment by default: the\n784-128-64-10 MLP, 5 epochs, batch 32) and compare them. Prints Keras-like per-epoch lines and a\nfinal table; writes compare.csv, compare.json and compare.png under --out.", stderr)
+	f.register(fs, "optimizer specs separated by ';', e.g. 'sgd(lr=0.01,momentum=0.9); adam(lr=1e-3)'", defaultOptimizers)
+	fs.StringVar(&f.seeds, "seeds", "", "several seeds, '1,2,3' or '1-3' (overrides --seed): one run per optimizer and seed")
+	fs.StringVar(&f.protocol, "protocol", "fresh", "fresh (a new model per optimizer) or sequential (one model trained by each optimizer in turn, as the walkthrough's answer B did)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := f.validate(); err != nil {
+		return err
+	}
+	specs, err := splitSpecs(f.optimizers)
+	if err != nil {
+		return err
+	}
+	seeds, err := parseSeeds(f.seeds)
+	if err != nil {
+		return err
+	}
+	proto, err := optlab.ParseProtocol(f.protocol)
+	if err != nil {
+		return usageError("--protocol: %v", err)
+	}
+	env, err := f.setup(stdout)
+	if err != nil {
+		return err
+	}
+	ctx, stop := interruptible()
+	defer stop()
+
+	var done []*optlab.History
+	save := func() error {
+		csvPath, jsonPath, err := optlab.SaveResults(f.out, "compare", done)
+		if err != nil {
+			return err
+		}
+		figPath, ferr := optlab.SaveCurves(done, f.out, "compare")
+		fmt.Fprintf(stdout, "results: %s, %s", csvPath, jsonPath)
+		if ferr == nil {
+			fmt.Fprintf(stdout, ", %s", figPath)
+		}
+		fmt.Fprintln(stdout)
+		if ferr != nil {
+			fmt.Fprintf(stderr, "optlab compare: figure not written: %v\n", ferr)
+		}
+		return nil
+	}
+	cc := optlab.CompareConfig{
+		Base: f.config(stderr), Optimizers: specs, Seeds: seeds, Protocol: proto,
+		OnRunStart: func(spec string, seed int64) {
+			fmt.Fprintf(stdout, "\n== %s · %s · seed %d · %s protocol\n", f.model, spec, seed, proto)
+		},
+		OnRunEnd: func(h *optlab.History, err error) {
+			if h == nil {
+				return
+			}
+			if h.Err == "" {
+				fmt.Fprintf(stdout, "test_loss: %.4f - test_accuracy: %.4f - state: %s - %.1fs\n",
+					h.TestLoss, h.TestAccuracy, optlab.FormatBytes(h.StateBytes), h.Elapsed.Seconds())
+			} else {
+				fmt.Fprintf(stdout, "stopped: %s\n", h.Err)
+			}
+		},
+	}
+	cc.Base.OnEpoch = func(h *optlab.History) {
+		fmt.Fprintln(stdout, optlab.FormatEpoch(h.Last(), h.Epochs[0].Epoch, f.epochs))
+	}
+	start := time.Now()
+	hs, runErr := optlab.Compare(ctx, env.Backend, env.Data, cc)
+	done = hs
+	if len(done) > 0 {
+		fmt.Fprintf(stdout, "\n%s", optlab.SummaryTable(optlab.Summarize(done)).String())
+		if err := save(); err != nil {
+			return errors.Join(runErr, err)
+		}
+	}
+	fmt.Fprintf(stdout, "total time: %s\n", time.Since(start).Round(time.Second))
+	return runErr
+}
+
+func runTrain(args []string, stdout, stderr io.Writer) error {
+	var f runFlags
+	fs := newFlagSet("train", "Train one model with one optimizer and report its Keras-like history; writes train.csv,\ntrain.json and train.png under --out.", stderr)
+	f.register(fs, "one optimizer spec, e.g. 'adam(lr=1e-3,b1=0.9,b2=0.999)'", "adam(lr=0.001)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := f.validate(); err != nil {
+		return err
+	}
+	specs, err := splitSpecs(f.optimizers)
+	if err != nil {
+		return err
+	}
+	if len(specs) != 1 {
+		return usageError("--optimizers: train takes one optimizer, got %d (use compare for several)", len(specs))
+	}
+	env, err := f.setup(stdout)
+	if err != nil {
+		return err
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	cfg := f.config(stderr)
+	cfg.Optimizer = specs[0]
+	cfg.OnEpoch = func(h *optlab.History) { fmt.Fprintln(stdout, optlab.FormatEpoch(h.Last(), 1, f.epochs)) }
+	fmt.Fprintf(stdout, "\n== %s · %s · seed %d\n", f.model, specs[0], f.seed)
+	h, runErr := optlab.Train(ctx, env.Backend, env.Data, cfg)
+	if h == nil {
+		return runErr
+	}
+	if runErr == nil {
+		fmt.Fprintf(stdout, "test_loss: %.4f - test_accuracy: %.4f - params: %d - optimizer state: %s\n",
+			h.TestLoss, h.TestAccuracy, h.Params, optlab.FormatBytes(h.StateBytes))
+	}
+	csvPath, jsonPath, err := optlab.SaveResults(f.out, "train", []*optlab.History{h})
+	if err != nil {
+		return errors.Join(runErr, err)
+	}
+	fmt.Fprintf(stdout, "results: %s, %s\n", csvPath, jsonPath)
+	if figPath, err := optlab.SaveCurves([]*optlab.History{h}, f.out, "train"); err == nil {
+		fmt.Fprintf(stdout, "figure: %s\n", figPath)
+	}
+	return runErr
+}

@@ -1,0 +1,118 @@
+// Command optlab runs optimizer experiments headlessly: it compares optimizers on
+// MNIST, trains one configuration, traces update rules on analytic problems,
+// draws loss landscapes, runs sweeps and benchmarks.
+//
+// Run `optlab help` for the list of commands and `optlab COMMAND -h` for the
+// flags of one command.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+)
+
+// command is one sub-command of the CLI.
+type command struct {
+	summary string
+	// run executes the command with its arguments (the command name removed).
+	// It returns errUsage (possibly wrapped) for bad flags or arguments.
+	run func(args []string, stdout, stderr io.Writer) error
+}
+
+// errUsage marks errors caused by bad command-line input: they exit with code 2.
+var errUsage = errors.New("usage")
+
+// usageError formats a one-line usage error.
+func usageError(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errUsage}, args...)...)
+}
+
+// commands returns the table of sub-commands. Each file of this package that
+// implements a command adds its entry here.
+func commands() map[string]command {
+	return map[string]command{
+		"compare": {"train several optimizers on fresh models and compare them (the main job)", runCompare},
+		"train":   {"train one model with one optimizer", runTrain},
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run dispatches to a sub-command and maps errors to exit codes:
+// 0 success, 1 runtime failure, 2 bad usage.
+func run(args []string, stdout, stderr io.Writer) int {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+		printHelp(stdout, cmds)
+		return 0
+	}
+	c, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "optlab: unknown command %q (run 'optlab help' for the list)\n", args[0])
+		return 2
+	}
+	err := c.run(args[1:], stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "optlab %s: %v\n", args[0], err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "optlab %s: %v\n", args[0], err)
+		return 1
+	}
+}
+
+func printHelp(w io.Writer, cmds map[string]command) {
+	fmt.Fprintln(w, "optlab: a lab for studying neural-network optimizers (GoMLX).")
+	fmt.Fprintln(w, "\nUsage: optlab COMMAND [flags]\n\nCommands:")
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-11s %s\n", n, cmds[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'optlab COMMAND -h' for the flags of a command.")
+	fmt.Fprintln(w, "Backends: the pure-Go backend (go) is the default; set --backend or GOMLX_BACKEND to xla:cpu or xla:cuda.")
+}
+
+// newFlagSet returns a FlagSet for a sub-command that reports errors instead of
+// exiting, and prints its usage to stderr.
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("optlab "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: optlab %s [flags]\n\n%s\n\nFlags:\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args and turns flag errors into one-line usage errors.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard) // we print a one-line error ourselves
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(nil)
+		fs.Usage()
+		return flag.ErrHelp
+	}
+	if err != nil {
+		return usageError("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}

@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# Smoke test of the optlab notebook image, run by CI and usable by hand:
+#  1. picks docker if an engine answers, else podman (installed with apt when missing);
+#  2. finds the base image (local, pulled, or built with debootstrap and cached);
+#  3. builds docker/Dockerfile from the files git would commit;
+#  4. starts the container with a token, a named volume and a loopback port;
+#  5. waits for /api, checks that requests without the token get 403 and that
+#     no process in the container runs as root;
+#  6. runs Go cells that import optlab and train a few steps through the
+#     Jupyter API (timed from container start);
+#  7. writes a file into the volume, restarts the container, reads it back;
+#  8. removes the container and the volume, also when a step fails.
+#
+# Environment:
+#   OPTLAB_ENGINE        docker or podman (default: docker if `docker info` works)
+#   OPTLAB_BASE_IMAGE    base image (default debian:bookworm-slim)
+#   OPTLAB_IMAGE         tag for the built image (default localhost/optlab-notebooks:smoke)
+#   OPTLAB_CACHE         cache folder for the debootstrap tarball (default ~/.cache/optlab)
+#   OPTLAB_SKIP_BUILD=1  test an image built before
+#   OPTLAB_KEEP=1        leave the container and volume behind for inspection
+#   OPTLAB_RMI=1         also remove the built image at the end
+# Nothing reads stdin.
+set -euo pipefail
+exec </dev/null
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+cache=${OPTLAB_CACHE:-$HOME/.cache/optlab}
+image=${OPTLAB_IMAGE:-localhost/optlab-notebooks:smoke}
+base=${OPTLAB_BASE_IMAGE:-debian:bookworm-slim}
+PY=/usr/bin/python3
+T0=$SECONDS
+
+log() { printf '[smoke %4ds] %s\n' $((SECONDS - T0)) "$*"; }
+die() {
+	log "FAIL: $*"
+	exit 1
+}
+
+# ---------------------------------------------------------------- engine
+apt_install() {
+	[[ $(id -u) == 0 ]] || die "missing packages ($*) and not root: install them with apt-get"
+	log "apt-get install $*"
+	DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null
+}
+
+engine=${OPTLAB_ENGINE:-}
+if [[ -z $engine ]]; then
+	if command -v docker >/dev/null && timeout 20 docker info >/dev/null 2>&1; then
+		engine=docker
+	else
+		engine=podman
+	fi
+fi
+if [[ $engine == podman ]]; then
+	need=()
+	command -v podman >/dev/null || need+=(podman buildah uidmap slirp4netns fuse-overlayfs runc)
+	command -v debootstrap >/dev/null || need+=(debootstrap)
+	((${#need[@]} == 0)) || apt_install "${need[@]}"
+	# runc with bounded ulimits and no systemd: what works in CI containers.
+	if [[ -z ${CONTAINERS_CONF:-} ]]; then
+		mkdir -p "$cache"
+		export CONTAINERS_CONF=$cache/containers.conf
+		cat >"$CONTAINERS_CONF" <<'EOF'
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+[engine]
+runtime = "runc"
+events_logger = "file"
+cgroup_manager = "cgroupfs"
+EOF
+	fi
+fi
+$PY -c 'import tornado' 2>/dev/null || apt_install python3-tornado
+command -v curl >/dev/null || apt_install curl
+log "engine: $engine ($($engine --version | head -n1))"
+
+# ------------------------------------------------------------- base image
+have_image() { $engine image inspect "$1" >/dev/null 2>&1; }
+
+if [[ ${OPTLAB_SKIP_BUILD:-0} != 1 ]]; then
+	if have_image "$base"; then
+		log "base image $base: present"
+	elif have_image "localhost/$base"; then
+		base=localhost/$base
+		log "base image $base: present (built locally)"
+	elif [[ -s $cache/debian-bookworm-minbase.tar && $base == debian:bookworm-slim ]]; then
+		log "base image: importing the cached debootstrap tarball"
+		ENGINE=$engine "$here/base-image.sh" "localhost/$base"
+		base=localhost/$base
+	elif timeout 90 $engine pull -q "docker.io/library/$base" >/dev/null 2>&1; then
+		base=docker.io/library/$base
+		log "base image $base: pulled"
+	elif [[ $base == debian:bookworm-slim ]]; then
+		log "base image: no registry answered; building it with debootstrap (cached for next time)"
+		ENGINE=$engine "$here/base-image.sh" "localhost/$base"
+		base=localhost/$base
+	else
+		die "base image $base is neither local nor pullable"
+	fi
+fi
+
+# ------------------------------------------------------------------ build
+if [[ ${OPTLAB_SKIP_BUILD:-0} != 1 ]]; then
+	ctx=$(mktemp -d "${TMPDIR:-/tmp}/optlab-ctx.XXXXXX")
+	trap 'rm -rf "$ctx"' EXIT
+	# The build context is what git would commit (tracked and untracked files
+	# that are not ignored), so stray outputs never reach the image.
+	if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		(cd "$root" && git ls-files -z --cached --others --exclude-standard |
+			tar --null -T - --ignore-failed-read -cf - 2>/dev/null) | tar -C "$ctx" -xf -
+	else
+		cp -a "$root"/. "$ctx"/
+	fi
+	# A proxy that re-signs HTTPS needs its CA inside the build.
+	shopt -s nullglob
+	certs=(/usr/local/share/ca-certificates/*.crt)
+	shopt -u nullglob
+	((${#certs[@]} == 0)) || cp "${certs[@]}" "$ctx/docker/certs/"
+	fmt=()
+	[[ $engine == podman ]] && fmt=(--format docker) # keeps HEALTHCHECK
+	log "building $image from $base (log: $cache/build.log)"
+	mkdir -p "$cache"
+	t=$SECONDS
+	if ! $engine build "${fmt[@]}" -f "$ctx/docker/Dockerfile" -t "$image" \
+		--build-arg BASE_IMAGE="$base" "$ctx" >"$cache/build.log" 2>&1; then
+		tail -n 60 "$cache/build.log"
+		die "image build failed (full log: $cache/build.log)"
+	fi
+	grep -E '^(STEP [0-9]+/[0-9]+|Step [0-9]+/[0-9]+)' "$cache/build.log" | cut -c1-110 | sed 's/^/    /' || true
+	log "built $image in $((SECONDS - t)) s ($($engine image inspect -f '{{.Size}}' "$image" | awk '{printf "%.2f GB", $1/1e9}'))"
+	rm -rf "$ctx"
+	trap - EXIT
+fi
+have_image "$image" || die "image $image not found"
+
+# ---------------------------------------------------------------- run it
+name=optlab-smoke-$$
+volume=optlab-smoke-$$
+token=$($PY -c 'import secrets; print(secrets.token_hex(24))')
+started=0
+
+cleanup() {
+	local rc=$?
+	if ((rc != 0)) && ((started)); then
+		log "container log (last 40 lines):"
+		$engine logs "$name" 2>&1 | tail -n 40 | sed 's/^/    /' || true
+	fi
+	if [[ ${OPTLAB_KEEP:-0} == 1 ]]; then
+		log "keeping container $name and volume $volume (OPTLAB_KEEP=1)"
+	else
+		$engine rm -f "$name" >/dev/null 2>&1 || true
+		$engine volume rm -f "$volume" >/dev/null 2>&1 || true
+		[[ ${OPTLAB_RMI:-0} != 1 ]] || $engine rmi -f "$image" >/dev/null 2>&1 || true
+	fi
+	rm -rf "${cells:-}"
+	exit "$rc"
+}
+trap cleanup EXIT
+
+$engine volume create "$volume" >/dev/null
+log "starting $name (token auth, volume $volume on work/, loopback port)"
+t_start=$SECONDS
+t_start_ns=$(date +%s%N)
+$engine run -d --name "$name" \
+	-e JUPYTER_TOKEN="$token" \
+	-v "$volume:/home/optlab/optlab/work" \
+	-p 127.0.0.1::8888 \
+	"$image" >/dev/null
+started=1
+
+# host_port prints the loopback port the engine published for 8888.
+host_port() { $engine port "$name" 8888/tcp | head -n1 | sed 's/.*://'; }
+
+# wait_api waits until /api answers, for at most $1 seconds.
+wait_api() {
+	local deadline=$((SECONDS + $1))
+	while ((SECONDS < deadline)); do
+		port=$(host_port 2>/dev/null || true)
+		if [[ -n $port ]] && curl -fsS -o /dev/null "http://127.0.0.1:$port/api" 2>/dev/null; then
+			return 0
+		fi
+		[[ $($engine inspect -f '{{.State.Running}}' "$name" 2>/dev/null) == true ]] || die "container stopped"
+		sleep 0.5
+	done
+	die "/api did not answer within $1 s"
+}
+wait_api 120
+base_url=http://127.0.0.1:$port
+log "/api answers on $base_url after $((SECONDS - t_start)) s"
+
+# Only loopback is published.
+binding=$($engine port "$name" 8888/tcp | head -n1)
+[[ $binding == 127.0.0.1:* ]] || die "port 8888 published on $binding, want 127.0.0.1 only"
+
+# ------------------------------------------------------------ auth checks
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+for path in /api/contents /api/kernels /api/sessions; do
+	c=$(code "$base_url$path")
+	[[ $c == 403 ]] || die "GET $path without a token answered $c, want 403"
+	c=$(code -H "Authorization: token wrong$token" "$base_url$path")
+	[[ $c == 403 ]] || die "GET $path with a wrong token answered $c, want 403"
+done
+c=$(code -X POST -H 'Content-Type: application/json' -d '{"name":"gonb"}' "$base_url/api/kernels")
+[[ $c == 403 ]] || die "starting a kernel without a token answered $c, want 403"
+c=$(code -H "Authorization: token $token" "$base_url/api/contents")
+[[ $c == 200 ]] || die "GET /api/contents with the token answered $c, want 200"
+log "auth: 403 without or with a wrong token, 200 with it"
+
+# Nobody in the container is root.
+uids=$($engine exec "$name" sh -c 'for f in /proc/[0-9]*/status; do awk "/^Uid:/{print \$2}" "$f" 2>/dev/null; done' | sort -u | tr '\n' ' ')
+[[ -n $uids && ! " $uids " =~ " 0 " ]] || die "processes in the container run as uid(s) $uids"
+log "container processes run as uid $uids(not root)"
+
+# ------------------------------------------------- a Go cell with optlab
+cells=$(mktemp -d "${TMPDIR:-/tmp}/optlab-cells.XXXXXX")
+cat >"$cells/1-setup.go" <<'EOF'
+!*go get github.com/gomlx/gomlx@v0.26.0 github.com/janpfeifer/gonb@v0.11.1
+!*go mod edit -require=optlab.dev@v0.0.0-00010101000000-000000000000 -replace=optlab.dev=${GONB_DIR}/..
+EOF
+# A few optimizer steps with GoMLX on the pure-Go backend, next to optlab's
+# own types; the printed line is checked.
+cat >"$cells/2-train.go" <<'EOF'
+import (
+	"fmt"
+
+	"github.com/gomlx/gomlx/backends"
+	_ "github.com/gomlx/gomlx/backends/simplego"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"optlab.dev/optlab"
+)
+
+%%
+backend, err := backends.NewWithConfig("go")
+if err != nil {
+	panic(err)
+}
+// Gradient descent on f(w) = sum((w-3)²) from w = 0 with lr 0.25: w halves its
+// distance to 3 each step, so after 5 steps w = 3·(1 - 0.5⁵) = 2.90625.
+step := MustNewExec(backend, func(w *Node) *Node {
+	loss := ReduceAllSum(Square(SubScalar(w, 3)))
+	return Sub(w, MulScalar(Gradient(loss, w)[0], 0.25))
+})
+w := []float32{0, 0}
+h := &optlab.History{Model: "quadratic", Optimizer: "sgd(lr=0.25)"}
+for i := 1; i <= 5; i++ {
+	w = step.MustExec(w)[0].Value().([]float32)
+	h.Epochs = append(h.Epochs, optlab.Epoch{Epoch: i, Steps: i})
+}
+fmt.Printf("optlab smoke: %s %d steps w=%.5f\n", h.Optimizer, len(h.Epochs), w[0])
+EOF
+expect='optlab smoke: sgd(lr=0.25) 5 steps w=2.90625'
+log "running Go cells through the Jupyter API (notebook work/smoke.ipynb)"
+$PY "$here/smoke-client.py" "$base_url" "$token" work/smoke.ipynb "$expect" "$cells/1-setup.go" "$cells/2-train.go" ||
+	die "Go cells failed"
+t_first=$(($(date +%s%N) - t_start_ns))
+first_s=$(awk -v ns="$t_first" 'BEGIN { printf "%.1f", ns / 1e9 }')
+log "container start -> first executed optlab cell: $first_s s (target < 60 s)"
+awk -v s="$first_s" 'BEGIN { exit !(s < 60) }' || log "WARNING: slower than the 60 s target"
+
+# --------------------------------------------------- volume persistence
+stamp="optlab smoke $(date -u +%FT%TZ) $$"
+body=$($PY -c 'import json,sys; print(json.dumps({"type":"file","format":"text","content":sys.argv[1]}))' "$stamp")
+c=$(code -X PUT -H "Authorization: token $token" -H 'Content-Type: application/json' -d "$body" "$base_url/api/contents/work/smoke-persist.txt")
+[[ $c == 200 || $c == 201 ]] || die "writing work/smoke-persist.txt answered $c"
+log "wrote work/smoke-persist.txt through the contents API; restarting"
+$engine restart "$name" >/dev/null
+wait_api 120
+base_url=http://127.0.0.1:$port
+got=$(curl -fsS -H "Authorization: token $token" "$base_url/api/contents/work/smoke-persist.txt" |
+	$PY -c 'import json,sys; print(json.load(sys.stdin)["content"])')
+[[ $got == "$stamp" ]] || die "after restart work/smoke-persist.txt holds '$got', want '$stamp'"
+owner=$($engine exec "$name" stat -c %U /home/optlab/optlab/work/smoke-persist.txt)
+log "after restart the file is back in the volume (owner $owner)"
+
+if [[ $engine == podman ]]; then
+	podman healthcheck run "$name" >/dev/null || die "the image's HEALTHCHECK failed"
+	log "HEALTHCHECK passes"
+fi
+log "PASS in $((SECONDS - T0)) s (first optlab cell $first_s s after start)"

@@ -1,0 +1,61 @@
+package optlab
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/gomlx/gomlx/backends"
+	_ "github.com/gomlx/gomlx/backends/simplego" // the embedded pure-Go backend
+)
+
+// DefaultBackend is the backend used when neither a flag nor GOMLX_BACKEND
+// names one: GoMLX's pure-Go backend, which needs no C library.
+const DefaultBackend = "go"
+
+// BackendName resolves the backend configuration to use: name if not empty,
+// else $GOMLX_BACKEND, else DefaultBackend.
+func BackendName(name string) string {
+	if name != "" {
+		return name
+	}
+	if env := os.Getenv(backends.ConfigEnvVar); env != "" {
+		return env
+	}
+	return DefaultBackend
+}
+
+// NewBackend creates the backend named by name (see BackendName): "go" for the
+// pure-Go backend, "xla:cpu" or "xla:cuda" for XLA through a PJRT plugin. XLA
+// is compiled in only where cgo is available (see backend_xla.go); it never
+// downloads a plugin unless OPTLAB_XLA_AUTO_INSTALL=1 is set.
+func NewBackend(name string) (backends.Backend, error) {
+	cfg := BackendName(name)
+	kind, _, _ := strings.Cut(cfg, ":")
+	switch kind {
+	case "go", "simplego":
+	case "xla", "stablehlo":
+		if err := prepareXLA(); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("unknown backend %q (valid: go, xla:cpu, xla:cuda)", cfg)
+	}
+	b, err := newBackendSafely(cfg)
+	if err != nil {
+		if kind == "xla" || kind == "stablehlo" {
+			return nil, fmt.Errorf("backend %q: %v\n  the XLA backend needs a PJRT plugin: put pjrt_c_api_cpu_plugin.so (CPU, from github.com/gomlx/pjrt-cpu-binaries) or the CUDA plugin (from JAX's jax-cuda plugin wheel) in /usr/local/lib/go-xla or a directory named by PJRT_PLUGIN_LIBRARY_PATH, or set OPTLAB_XLA_AUTO_INSTALL=1 to let GoMLX download it; or use --backend go", cfg, err)
+		}
+		return nil, fmt.Errorf("backend %q: %w", cfg, err)
+	}
+	return b, nil
+}
+
+func newBackendSafely(cfg string) (b backends.Backend, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	return backends.NewWithConfig(cfg)
+}
