@@ -221,6 +221,18 @@ print(sum(1 for c in nb.get("cells", []) if c.get("cell_type") == "code" and c.g
 EOF
 }
 
+# failure_summary prints the part of an nbconvert log that says why a cell
+# failed: nbclient's message ends with the cell's source between two dashed
+# lines, followed by the kernel's error.
+failure_summary() {
+	local logf=$1
+	if grep -q '^------------------$' "$logf"; then
+		awk '/^------------------$/ { n = NR } { line[NR] = $0 } END { for (i = n + 1; i <= NR && i <= n + 25; i++) if (line[i] != "") print "    " line[i] }' "$logf"
+	else
+		tail -n 20 "$logf" | sed 's/^/    /'
+	fi
+}
+
 cmd_check() {
 	require_tools
 	export OPTLAB_QUICK=1
@@ -241,7 +253,7 @@ cmd_check() {
 		log "check: $nb ..."
 		if ! run_notebook "$nb" "$out" "$timeout" >"$logf" 2>&1; then
 			log "FAIL $nb ($((SECONDS - t0)) s): execution stopped"
-			grep -E 'CellExecutionError|Error|error|panic' "$logf" | grep -v '^\[NbConvertApp\] Converting' | tail -n 15 | sed 's/^/    /' >&2 || tail -n 15 "$logf" | sed 's/^/    /' >&2
+			failure_summary "$logf" >&2
 			failed+=("$nb")
 			continue
 		fi
@@ -276,7 +288,7 @@ cmd_execute() {
 		t0=$SECONDS
 		log "execute: $nb ..."
 		if ! run_notebook "$nb" "$tmp" "$timeout" >"$tmp/log" 2>&1; then
-			tail -n 30 "$tmp/log" >&2
+			failure_summary "$tmp/log" >&2
 			die "$nb failed; left unchanged"
 		fi
 		errs=$(error_outputs "$tmp/$(basename "$nb")")
@@ -320,7 +332,7 @@ cmd_selftest() {
 	if (OPTLAB_CHECK_OUT=$out/fail cmd_check "$td/fail.ipynb"); then
 		die "selftest: check accepted fail.ipynb (outputs in $out)"
 	fi
-	grep -qF 'deliberate failure' "$out/fail/fail.log" || die "selftest: fail.ipynb failed for another reason (see $out/fail)"
+	grep -qF 'deliberate failure' "$out/fail/fail.log" "$out/fail/fail.ipynb" || die "selftest: fail.ipynb failed for another reason (see $out/fail)"
 	rm -rf "$out"
 	log "selftest: ok"
 }

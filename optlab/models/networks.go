@@ -133,6 +133,6 @@ func BatchNorm(ctx *context.Context, name string, x *Node, momentum, epsilon flo
 	} else {
 		mean, variance = meanVar.ValueGraph(g), varVar.ValueGraph(g)
 	}
-	scale := Mul(gamma, Rsqrt(AddScalar(variance, epsilon)))
+	scale := Div(gamma, Sqrt(AddScalar(variance, epsilon)))
 	return Add(Mul(Sub(x, ExpandAxes(mean, 0)), ExpandAxes(scale, 0)), ExpandAxes(beta, 0))
 }

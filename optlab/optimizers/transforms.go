@@ -119,7 +119,7 @@ func (c ClipByGlobalNorm) Apply(s *Step, u []*Node) []*Node {
 //	u ← b_t, or with Nesterov u ← u_t + μ·b_t.
 type TraceMomentum struct {
 	Momentum, Dampening float64
-	Nesterov             bool
+	Nesterov            bool
 }
 
 // Slots implements Transform.
@@ -250,9 +250,9 @@ func (m AccumulateMomentum) Apply(s *Step, u []*Node) []*Node {
 //
 // With BiasCorrection off the factors (1 − βᵗ) are replaced by 1.
 type ScaleByAdam struct {
-	B1, B2, Eps              float64
+	B1, B2, Eps               float64
 	AMSGrad, NoBiasCorrection bool
-	Keras                    bool
+	Keras                     bool
 }
 
 // Slots implements Transform.

@@ -1,0 +1,352 @@
+package optimizers
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
+	"github.com/gomlx/gomlx/pkg/ml/train"
+	"github.com/gomlx/gomlx/pkg/ml/train/losses"
+	gomlxopt "github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+)
+
+// TestTrainer plugs optimizers into GoMLX's train.Trainer on a float32 linear
+// regression and checks that they fit it, that the global step advances and that
+// the state has the size StateBytes predicts.
+func TestTrainer(t *testing.T) {
+	backend := testBackend(t)
+	const n, dim = 64, 3
+	wTrue := []float32{1.5, -2, 0.5}
+	x := make([][]float32, n)
+	y := make([][]float32, n)
+	for i := range x {
+		x[i] = make([]float32, dim)
+		var s float32
+		for j := range x[i] {
+			x[i][j] = float32(math.Sin(float64(i*dim+j) * 1.7))
+			s += x[i][j] * wTrue[j]
+		}
+		y[i] = []float32{s}
+	}
+	model := func(ctx *context.Context, _ any, inputs []*Node) []*Node {
+		w := ctx.WithInitializer(initializers.Zero).VariableWithShape("w", shapes.Make(dtypes.Float32, dim, 1))
+		return []*Node{Dot(inputs[0], w.ValueGraph(inputs[0].Graph()))}
+	}
+	for _, tc := range []struct {
+		spec  string
+		steps int
+		ratio float32 // required final/initial loss
+	}{
+		{"sgd(lr=0.1)", 200, 1e-3},
+		{"momentum(lr=0.05)", 200, 1e-3},
+		{"adam(lr=0.05)", 300, 1e-3},
+		{"rmsprop(lr=0.01)", 300, 1e-3},
+		{"adamw(lr=0.05,schedule=cosine(steps=300,warmup=10))", 300, 1e-3},
+		// Sign updates hover at a distance of about η around the minimum.
+		{"lion(lr=0.02,schedule=cosine(steps=400))", 400, 1e-2},
+	} {
+		t.Run(tc.spec, func(t *testing.T) {
+			opt := MustParse(tc.spec)
+			ctx := context.New()
+			trainer := train.NewTrainer(backend, ctx, model, losses.MeanSquaredError, opt, nil, nil)
+			xs, ys := tensors.FromValue(x), tensors.FromValue(y)
+			var first, last float32
+			for k := 0; k < tc.steps; k++ {
+				m, err := trainer.TrainStep(nil, []*tensors.Tensor{xs}, []*tensors.Tensor{ys})
+				if err != nil {
+					t.Fatalf("step %d: %v", k, err)
+				}
+				loss := tensors.ToScalar[float32](m[0])
+				if k == 0 {
+					first = loss
+				}
+				last = loss
+			}
+			if !(last < tc.ratio*first) {
+				t.Errorf("loss went from %g to %g in %d steps", first, last, tc.steps)
+			}
+			if got := trainer.GlobalStep(); got != int64(tc.steps) {
+				t.Errorf("global step %d, want %d", got, tc.steps)
+			}
+			// Measured state: per-parameter buffers plus the int64 step counter.
+			want := opt.StateBytes(dim, 4) + 8
+			if got := MeasureStateBytes(ctx); got != want {
+				t.Errorf("MeasureStateBytes = %d, want %d", got, want)
+			}
+			if err := opt.Clear(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := MeasureStateBytes(ctx); got != 0 {
+				t.Errorf("after Clear: %d bytes of state", got)
+			}
+		})
+	}
+}
+
+// TestSkipNonFinite feeds a NaN gradient on one step: with skip_nonfinite the
+// parameters and every state buffer stay as they were; without it they turn NaN.
+func TestSkipNonFinite(t *testing.T) {
+	backend := testBackend(t)
+	for _, skip := range []bool{true, false} {
+		opt := MustParse("adam(lr=0.1)").WithSkipNonFinite(skip)
+		ctx := context.New()
+		wVar := ctx.VariableWithValue("w", []float64{1, -2})
+		exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, scale *Node) *Node {
+			g := scale.Graph()
+			loss := Mul(scale, ReduceAllSum(Square(wVar.ValueGraph(g))))
+			opt.UpdateGraph(ctx, g, loss)
+			return loss
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		snapshot := func() map[string][]float64 {
+			out := map[string][]float64{}
+			for v := range ctx.IterVariables() {
+				val := v.MustValue()
+				switch val.DType() {
+				case dtypes.Float64:
+					out[v.ScopeAndName()] = tensors.MustCopyFlatData[float64](val)
+				case dtypes.Int64:
+					out[v.ScopeAndName()] = []float64{float64(tensors.ToScalar[int64](val))}
+				}
+			}
+			return out
+		}
+		exec.MustExec(1.0)
+		before := snapshot()
+		exec.MustExec(math.NaN())
+		after := snapshot()
+		for name, vb := range before {
+			va := after[name]
+			changed := false
+			for i := range vb {
+				if va[i] != vb[i] {
+					changed = true
+				}
+			}
+			isGlobalStep := strings.HasSuffix(name, gomlxopt.GlobalStepVariableName) && !strings.HasPrefix(name, StateScope)
+			switch {
+			case isGlobalStep && !changed:
+				t.Errorf("skip=%v: global step %s did not advance", skip, name)
+			case skip && !isGlobalStep && changed:
+				t.Errorf("skip=%v: %s changed from %v to %v on a non-finite step", skip, name, vb, va)
+			}
+		}
+		w := tensors.MustCopyFlatData[float64](wVar.MustValue())
+		if skip == math.IsNaN(w[0]) {
+			t.Errorf("skip=%v: w = %v after a NaN gradient", skip, w)
+		}
+		// A finite step afterwards moves on normally.
+		exec.MustExec(1.0)
+		w = tensors.MustCopyFlatData[float64](wVar.MustValue())
+		if skip && (math.IsNaN(w[0]) || w[0] == before["/w"][0]) {
+			t.Errorf("skip=%v: w = %v after a finite step following a skipped one", skip, w)
+		}
+	}
+}
+
+func TestStateSlots(t *testing.T) {
+	for _, tc := range []struct {
+		spec  string
+		slots int
+	}{
+		{"sgd", 0}, {"sgd(momentum=0.9)", 1}, {"momentum", 1}, {"nesterov", 1},
+		{"adagrad", 1}, {"adadelta", 2}, {"rmsprop", 1}, {"rmsprop(centered=true)", 2},
+		{"rmsprop(momentum=0.9,centered=true)", 3}, {"adam", 2}, {"amsgrad", 3}, {"adamw", 2},
+		{"adamax", 2}, {"nadam", 2}, {"radam", 2}, {"rprop", 2}, {"asgd", 1}, {"lion", 1},
+		{"lamb", 2}, {"lars", 1},
+	} {
+		opt := MustParse(tc.spec)
+		if got := opt.StateSlots(); got != tc.slots {
+			t.Errorf("%s: StateSlots() = %d, want %d", tc.spec, got, tc.slots)
+		}
+		if got, want := opt.StateBytes(1_000_000, 4), int64(tc.slots)*4_000_000; got != want {
+			t.Errorf("%s: StateBytes(1e6, 4) = %d, want %d", tc.spec, got, want)
+		}
+	}
+}
+
+func TestListAndRoundTrip(t *testing.T) {
+	infos := List()
+	if len(infos) < 15 {
+		t.Fatalf("List() has %d optimizers, want at least 15", len(infos))
+	}
+	for _, info := range infos {
+		if info.Summary == "" || info.Equations == "" || len(info.Params) == 0 {
+			t.Errorf("%s: incomplete Info %+v", info.Name, info)
+		}
+		opt, err := Parse(info.Name)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", info.Name, err)
+		}
+		canonical := opt.String()
+		again, err := Parse(canonical)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", canonical, err)
+		}
+		if again.String() != canonical {
+			t.Errorf("round trip: %q → %q", canonical, again.String())
+		}
+		for _, p := range info.Params {
+			if !strings.Contains(canonical, p.Key+"=") {
+				t.Errorf("%s: canonical spec %q lacks %s", info.Name, canonical, p.Key)
+			}
+		}
+	}
+	for _, s := range ListSchedules() {
+		if s.Name == "multistep" {
+			continue // needs milestones
+		}
+		sch, err := ParseSchedule(s.Name)
+		if err != nil {
+			t.Fatalf("ParseSchedule(%q): %v", s.Name, err)
+		}
+		again, err := ParseSchedule(sch.String())
+		if err != nil || again.String() != sch.String() {
+			t.Errorf("schedule round trip %q → %v, %v", sch.String(), again, err)
+		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		spec, want string
+	}{
+		{"adam", "adam(lr=0.001,b1=0.9,b2=0.999,eps=1e-08,weight_decay=0,amsgrad=false,bias_correction=true,keras=false)"},
+		{" Adam ( lr = 1e-3 , beta1=0.8 ) ", "adam(lr=0.001,b1=0.8,b2=0.999,eps=1e-08,weight_decay=0,amsgrad=false,bias_correction=true,keras=false)"},
+		{"adam(keras=true)", "adam(lr=0.001,b1=0.9,b2=0.999,eps=1e-07,weight_decay=0,amsgrad=false,bias_correction=true,keras=true)"},
+		{"rmsprop(keras=true)", "rmsprop(lr=0.001,rho=0.9,eps=1e-07,weight_decay=0,momentum=0,centered=false,keras=true)"},
+		{"rmsprop(alpha=0.95)", "rmsprop(lr=0.01,rho=0.95,eps=1e-08,weight_decay=0,momentum=0,centered=false,keras=false)"},
+		{"sgd(lr=0.01,momentum=0.9,nesterov=true)", "sgd(lr=0.01,momentum=0.9,dampening=0,nesterov=true,weight_decay=0)"},
+		{"sgd(lr=.5,schedule=multistep(milestones=[3,7]),clip_norm=1,skip_nonfinite=true)",
+			"sgd(lr=0.5,momentum=0,dampening=0,nesterov=false,weight_decay=0,schedule=multistep(milestones=[3,7],gamma=0.1),clip_norm=1,skip_nonfinite=true)"},
+		{"adamw(schedule=constant)", "adamw(lr=0.001,b1=0.9,b2=0.999,eps=1e-08,weight_decay=0.01,amsgrad=false,bias_correction=true,keras=false,schedule=constant())"},
+		{"sgd()", "sgd(lr=0.01,momentum=0,dampening=0,nesterov=false,weight_decay=0)"},
+	} {
+		opt, err := Parse(tc.spec)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.spec, err)
+			continue
+		}
+		if got := opt.String(); got != tc.want {
+			t.Errorf("Parse(%q).String() = %q, want %q", tc.spec, got, tc.want)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, tc := range []struct {
+		spec  string
+		pos   int
+		token string
+		msg   string
+	}{
+		{"adamm(lr=1)", 0, "adamm", "unknown optimizer"},
+		{"adam(lr=-1)", 8, "-1", "lr must be > 0"},
+		{"adam(lr=0)", 8, "0", "lr must be > 0"},
+		{"adam(lr=1e-3x)", 8, "1e-3x", "malformed number"},
+		{"adam(lr=1..2)", 8, "1..2", "malformed number"},
+		{"adam(lr=1e999)", 8, "1e999", "out of range"},
+		{"adam(b1=1)", 8, "1", "b1 must be in [0, 1)"},
+		{"adam(b2=-0.1)", 8, "-0.1", "b2 must be in [0, 1)"},
+		{"adam(eps=0)", 9, "0", "eps must be > 0"},
+		{"adam(weight_decay=-1)", 18, "-1", "weight_decay must be >= 0"},
+		{"adam(foo=1)", 5, "foo", "unknown key for adam"},
+		{"adam(lr=1,lr=2)", 10, "lr", "duplicate key"},
+		{"adam(lr=1", 9, "end of spec", "missing ')'"},
+		{"adam(lr 1)", 8, "1", "expected '='"},
+		{"adam(amsgrad=yes)", 13, "yes", "amsgrad must be true or false"},
+		{"adam(lr=true)", 8, "true", "lr must be a number"},
+		{"adam) ", 4, ")", "unexpected text"},
+		{"", 0, "end of spec", "expected a name"},
+		{"sgd(nesterov=true)", 4, "nesterov", "needs momentum > 0"},
+		{"sgd(schedule=cosinus(steps=3))", 13, "cosinus", "unknown schedule"},
+		{"sgd(schedule=cosine(steps=10,warmup=10))", 29, "warmup", "must be smaller than steps"},
+		{"sgd(schedule=step(step_size=2.5))", 28, "2.5", "must be an integer"},
+		{"sgd(schedule=multistep(milestones=[5,3]))", 23, "milestones", "strictly increasing"},
+		{"sgd(schedule=multistep)", 13, "multistep", "at least one"},
+		{"sgd(clip_norm=-1)", 14, "-1", "clip_norm must be >= 0"},
+		{"rprop(step_min=2,step_max=1)", 6, "step_min", "must not exceed step_max"},
+	} {
+		_, err := Parse(tc.spec)
+		var se *SpecError
+		if !errors.As(err, &se) {
+			t.Errorf("Parse(%q) = %v, want a *SpecError", tc.spec, err)
+			continue
+		}
+		if se.Pos != tc.pos || se.Token != tc.token || !strings.Contains(se.Msg, tc.msg) {
+			t.Errorf("Parse(%q): got pos %d token %q msg %q; want pos %d token %q msg containing %q",
+				tc.spec, se.Pos, se.Token, se.Msg, tc.pos, tc.token, tc.msg)
+		}
+	}
+}
+
+// TestScheduleValues checks the host-side Schedule.Value against the learning
+// rates torch's schedulers reported in the goldens.
+func TestScheduleValues(t *testing.T) {
+	worst := 0.0
+	for _, c := range loadGoldens(t, "torch_schedules.json") {
+		if c.Schedule == "" {
+			continue
+		}
+		s, err := ParseSchedule(c.Schedule)
+		if err != nil {
+			t.Fatalf("ParseSchedule(%q): %v", c.Schedule, err)
+		}
+		for k, want := range c.LRs {
+			got := s.Value(c.BaseLR, k)
+			e := math.Abs(got-want) / math.Max(math.Abs(want), 1e-12)
+			worst = math.Max(worst, e)
+			if e > 1e-12 {
+				t.Errorf("%s: lr at k=%d is %.17g, torch %.17g", c.Schedule, k, got, want)
+				break
+			}
+		}
+	}
+	t.Logf("max relative error of Schedule.Value: %.3g", worst)
+}
+
+// FuzzParse checks that no spec makes Parse panic, that errors are SpecErrors
+// pointing inside the spec, and that accepted specs round-trip.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"adam", "adam(lr=1e-3,b1=0.9,b2=0.999,eps=1e-8)", "sgd(lr=0.01,momentum=0.9,nesterov=true)",
+		"rmsprop(keras=true,centered=true)", "sgd(schedule=multistep(milestones=[1,2]),clip_norm=1)",
+		"adamw(schedule=cosine(steps=10,warmup=2),skip_nonfinite=true)", "lion(lr=", "adam(lr=-1)", "((", "a=b",
+		"sgd(schedule=onecycle(steps=100,anneal=linear))", "rprop(eta_minus=0.5)", "lars(trust_coefficient=1e-3)",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		opt, err := Parse(spec)
+		if err != nil {
+			var se *SpecError
+			if !errors.As(err, &se) {
+				t.Fatalf("Parse(%q) returned %T %v, want *SpecError", spec, err, err)
+			}
+			if se.Pos < 0 || se.Pos > len(spec) || se.Msg == "" || se.Token == "" {
+				t.Fatalf("Parse(%q): bad SpecError %+v", spec, se)
+			}
+			return
+		}
+		canonical := opt.String()
+		again, err := Parse(canonical)
+		if err != nil {
+			t.Fatalf("canonical spec %q of %q does not parse: %v", canonical, spec, err)
+		}
+		if again.String() != canonical {
+			t.Fatalf("round trip of %q: %q → %q", spec, canonical, again.String())
+		}
+		if math.IsNaN(opt.LearningRate()) || opt.LearningRate() <= 0 {
+			t.Fatalf("%q: learning rate %g", spec, opt.LearningRate())
+		}
+	})
+}

@@ -1,0 +1,230 @@
+package optlab
+
+import (
+	stdctx "context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gomlx/gomlx/backends"
+
+	"optlab.dev/optlab/models"
+)
+
+var (
+	mnistOnce sync.Once
+	mnist     *models.MNIST
+	mnistErr  error
+)
+
+func testMNIST(t *testing.T) *models.MNIST {
+	t.Helper()
+	mnistOnce.Do(func() { mnist, mnistErr = models.LoadMNIST("") })
+	if mnistErr != nil {
+		t.Fatalf("LoadMNIST: %v", mnistErr)
+	}
+	return mnist
+}
+
+func testData(t *testing.T, split models.DataSplit, limit int) *Data {
+	t.Helper()
+	d, err := SplitData(testMNIST(t), split, limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func testBackend(t *testing.T) backends.Backend {
+	t.Helper()
+	b, err := NewBackend("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestTrainLearnsAndIsDeterministic(t *testing.T) {
+	b := testBackend(t)
+	data := testData(t, models.SplitTest, 1200)
+	cfg := Config{Model: "mlp-small", Optimizer: "adam(lr=0.001)", Epochs: 2, BatchSize: 32, Seed: 3}
+	h1, err := Train(stdctx.Background(), b, data, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h1.Epochs) != 2 || h1.Epochs[1].Steps != 2*38 {
+		t.Fatalf("epochs %+v: want 2 epochs of 38 steps", h1.Epochs)
+	}
+	// Two epochs of Adam on 1,200 images reach far above chance (10%).
+	if h1.TestAccuracy < 0.75 {
+		t.Errorf("test accuracy %.3f after 2 epochs, want ≥ 0.75", h1.TestAccuracy)
+	}
+	if h1.Epochs[1].Loss >= h1.Epochs[0].Loss {
+		t.Errorf("training loss did not fall: %v → %v", h1.Epochs[0].Loss, h1.Epochs[1].Loss)
+	}
+	if h1.Params != 784*128+128+128*64+64+64*10+10 {
+		t.Errorf("params = %d, want 109386", h1.Params)
+	}
+	if h1.StateBytes != 2*4*h1.Params {
+		t.Errorf("Adam state = %d bytes, want two float32 buffers = %d", h1.StateBytes, 8*h1.Params)
+	}
+	// Same seed, same backend: the same numbers.
+	h2, err := Train(stdctx.Background(), b, data, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range h1.Epochs {
+		a, c := h1.Epochs[i], h2.Epochs[i]
+		if a.Loss != c.Loss || a.ValAccuracy != c.ValAccuracy {
+			t.Errorf("epoch %d differs between identical runs: %+v vs %+v", i+1, a, c)
+		}
+	}
+	// Another seed: other weights, other numbers.
+	cfg.Seed = 4
+	h3, err := Train(stdctx.Background(), b, data, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h3.Epochs[0].Loss == h1.Epochs[0].Loss {
+		t.Error("a different seed gave the identical first-epoch loss")
+	}
+}
+
+func TestTrainBatchNormModelEvaluatesInInferenceMode(t *testing.T) {
+	b := testBackend(t)
+	// Keras' moving averages (momentum 0.99) need a few hundred steps to forget
+	// their initial values, which inference mode uses.
+	data := testData(t, models.SplitHoldout5k, 3000)
+	h, err := Train(stdctx.Background(), b, data, Config{Model: "mlp-bn100", Optimizer: "sgd(lr=0.01,momentum=0.9)", Epochs: 2, BatchSize: 32, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.ValSplit != "validation" || h.TestAccuracy < 0.8 {
+		t.Errorf("val split %q, test accuracy %.3f: want validation and ≥ 0.8", h.ValSplit, h.TestAccuracy)
+	}
+}
+
+func TestDivergenceStopsWithClearError(t *testing.T) {
+	b := testBackend(t)
+	data := testData(t, models.SplitTest, 600)
+	h, err := Train(stdctx.Background(), b, data, Config{Model: "mlp-small", Optimizer: "sgd(lr=1e4)", Epochs: 2, BatchSize: 32, Seed: 1})
+	if err == nil {
+		t.Fatal("lr=1e4 should diverge")
+	}
+	if !strings.Contains(err.Error(), "diverged") || !strings.Contains(err.Error(), "step") {
+		t.Errorf("error %q should say diverged and name the step", err)
+	}
+	if h == nil || !h.Diverged() {
+		t.Fatalf("history %+v should be kept and marked diverged", h)
+	}
+}
+
+func TestSkipPolicyKeepsWeightsFinite(t *testing.T) {
+	b := testBackend(t)
+	data := testData(t, models.SplitTest, 600)
+	h, err := Train(stdctx.Background(), b, data, Config{Model: "logreg", Optimizer: "sgd(lr=1e4)", Epochs: 1, BatchSize: 32, Seed: 1, NonFinite: SkipNonFinite})
+	if err != nil {
+		t.Fatalf("skip policy should not fail: %v", err)
+	}
+	if math.IsNaN(h.TestLoss) {
+		t.Errorf("test loss is NaN despite skipping non-finite updates")
+	}
+}
+
+func TestInterruptKeepsFinishedEpochs(t *testing.T) {
+	b := testBackend(t)
+	data := testData(t, models.SplitTest, 600)
+	ctx, cancel := stdctx.WithCancel(stdctx.Background())
+	cfg := Config{Model: "logreg", Optimizer: "sgd(lr=0.1)", Epochs: 5, BatchSize: 32, Seed: 1,
+		OnEpoch: func(h *History) {
+			if len(h.Epochs) == 2 {
+				cancel()
+			}
+		}}
+	h, err := Train(ctx, b, data, cfg)
+	if !errors.Is(err, stdctx.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+	if h == nil || len(h.Epochs) != 2 || h.Err == "" {
+		t.Fatalf("want the 2 finished epochs and the error kept, got %+v", h)
+	}
+}
+
+func TestSequentialProtocolContinuesFromPreviousWeights(t *testing.T) {
+	b := testBackend(t)
+	data := testData(t, models.SplitTest, 1200)
+	base := Config{Model: "mlp-small", Epochs: 1, BatchSize: 32, Seed: 2}
+	specs := []string{"adam(lr=0.001)", "sgd(lr=0.01)"}
+	fresh, err := Compare(stdctx.Background(), b, data, CompareConfig{Base: base, Optimizers: specs, Protocol: Fresh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, err := Compare(stdctx.Background(), b, data, CompareConfig{Base: base, Optimizers: specs, Protocol: Sequential})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first run is identical under both protocols; the second (SGD) starts
+	// from Adam's trained weights in the sequential protocol, so its first epoch
+	// is much better than SGD's from scratch.
+	if fresh[0].Epochs[0].Loss != seq[0].Epochs[0].Loss {
+		t.Errorf("first runs differ: %v vs %v", fresh[0].Epochs[0].Loss, seq[0].Epochs[0].Loss)
+	}
+	if seq[1].Epochs[0].Loss >= fresh[1].Epochs[0].Loss {
+		t.Errorf("sequential SGD loss %.3f should be below fresh SGD loss %.3f", seq[1].Epochs[0].Loss, fresh[1].Epochs[0].Loss)
+	}
+}
+
+func TestConfigErrorsNameTheValue(t *testing.T) {
+	b := testBackend(t)
+	data := testData(t, models.SplitTest, 100)
+	cases := []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Model: "resnet", Optimizer: "sgd", Epochs: 1, BatchSize: 1}, "resnet"},
+		{Config{Model: "logreg", Optimizer: "sgd", Epochs: 0, BatchSize: 1}, "epochs"},
+		{Config{Model: "logreg", Optimizer: "sgd", Epochs: 1, BatchSize: -2}, "-2"},
+		{Config{Model: "logreg", Optimizer: "adamm(lr=1)", Epochs: 1, BatchSize: 1}, "adamm"},
+		{Config{Model: "logreg", Optimizer: "sgd", Epochs: 1, BatchSize: 1, NonFinite: "ignore"}, "ignore"},
+	}
+	for _, c := range cases {
+		_, err := Train(stdctx.Background(), b, data, c.cfg)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v should mention %q", c.cfg, err, c.want)
+		}
+	}
+}
+
+func TestSaveAndReadResults(t *testing.T) {
+	hs := []*History{{Model: "m", Optimizer: "sgd(lr=0.1)", Epochs: []Epoch{{Epoch: 1, Loss: 0.5, ValAccuracy: 0.9}}, TestAccuracy: 0.91}}
+	dir := filepath.Join(t.TempDir(), "out")
+	csvPath, jsonPath, err := SaveResults(dir, "compare", hs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(csvPath)
+	if lines := strings.Split(strings.TrimSpace(string(raw)), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[0], "model,optimizer") {
+		t.Errorf("CSV:\n%s", raw)
+	}
+	back, err := ReadResults(jsonPath)
+	if err != nil || len(back) != 1 || back[0].TestAccuracy != 0.91 || back[0].Epochs[0].Loss != 0.5 {
+		t.Errorf("round trip: %+v, %v", back, err)
+	}
+	if _, err := SaveCurves(hs, dir, "compare"); err != nil {
+		t.Errorf("SaveCurves: %v", err)
+	}
+}
+
+func TestMeanStd(t *testing.T) {
+	m, s := MeanStd([]float64{1, 2, 3})
+	if m != 2 || math.Abs(s-1) > 1e-12 {
+		t.Errorf("MeanStd(1,2,3) = %v, %v; want 2, 1", m, s)
+	}
+	if m, s := MeanStd([]float64{5}); m != 5 || s != 0 {
+		t.Errorf("one value: %v, %v", m, s)
+	}
+}
