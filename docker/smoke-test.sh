@@ -22,6 +22,8 @@
 # Nothing reads stdin.
 set -euo pipefail
 exec </dev/null
+# Turn signals into an exit so the EXIT trap cleans up.
+trap 'exit 130' INT TERM
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)

@@ -137,10 +137,10 @@ func Summarize(hs []*History) []Summary {
 	var order []string
 	groups := map[string][]*History{}
 	for _, h := range hs {
-		if _, ok := groups[h.Optimizer]; !ok {
-			order = append(order, h.Optimizer)
+		if _, ok := groups[h.Name()]; !ok {
+			order = append(order, h.Name())
 		}
-		groups[h.Optimizer] = append(groups[h.Optimizer], h)
+		groups[h.Name()] = append(groups[h.Name()], h)
 	}
 	var out []Summary
 	for _, name := range order {

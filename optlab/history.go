@@ -20,11 +20,21 @@ type Epoch struct {
 	SamplesPerSec float64 `json:"samples_per_sec"`
 }
 
+// Name returns Label, or the canonical spec when there is no label.
+func (h *History) Name() string {
+	if h.Label != "" {
+		return h.Label
+	}
+	return h.Optimizer
+}
+
 // History is the record of one training run: its configuration, one Epoch per
 // finished epoch, the final test metrics and where it ran.
 type History struct {
 	Model     string `json:"model"`
-	Optimizer string `json:"optimizer"` // canonical spec string
+	Optimizer string `json:"optimizer"` // canonical spec string (every hyperparameter)
+	// Label is the spec as the user wrote it (short, for legends and tables).
+	Label     string `json:"label"`
 	Seed      int64  `json:"seed"`
 	BatchSize int    `json:"batch_size"`
 	Backend   string `json:"backend"`

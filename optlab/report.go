@@ -96,7 +96,7 @@ func SummaryTable(ss []Summary) *plots.Table {
 
 // HistoryTable renders one run's history as Keras' history.history columns.
 func HistoryTable(h *History) *plots.Table {
-	t := &plots.Table{Title: fmt.Sprintf("%s · %s · seed %d", h.Model, h.Optimizer, h.Seed),
+	t := &plots.Table{Title: fmt.Sprintf("%s · %s · seed %d", h.Model, h.Name(), h.Seed),
 		Header: []string{"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"}}
 	for _, e := range h.Epochs {
 		t.AddRow(e.Epoch, fmt.Sprintf("%.6f", e.Loss), fmt.Sprintf("%.6f", e.Accuracy),
@@ -133,7 +133,7 @@ func (e Epoch) Value(m Metric) float64 {
 
 // Series returns metric m per epoch as a plot series named by the optimizer.
 func (h *History) Series(m Metric) plots.Series {
-	s := plots.Series{Name: h.Optimizer, Group: h.Optimizer}
+	s := plots.Series{Name: h.Name(), Group: h.Name()}
 	for _, e := range h.Epochs {
 		s.X = append(s.X, float64(e.Epoch))
 		s.Y = append(s.Y, e.Value(m))
@@ -148,10 +148,10 @@ func CurveSeries(hs []*History, m Metric) []plots.Series {
 	var order []string
 	groups := map[string][]*History{}
 	for _, h := range hs {
-		if _, ok := groups[h.Optimizer]; !ok {
-			order = append(order, h.Optimizer)
+		if _, ok := groups[h.Name()]; !ok {
+			order = append(order, h.Name())
 		}
-		groups[h.Optimizer] = append(groups[h.Optimizer], h)
+		groups[h.Name()] = append(groups[h.Name()], h)
 	}
 	var out []plots.Series
 	for _, name := range order {

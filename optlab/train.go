@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
@@ -319,7 +320,7 @@ func (n *Network) Fit(ctx stdctx.Context, data *Data, cfg Config) (*History, err
 	}
 
 	h := &History{
-		Model: n.model.Name, Optimizer: opt.String(), Seed: cfg.Seed, BatchSize: cfg.BatchSize,
+		Model: n.model.Name, Optimizer: opt.String(), Label: strings.Join(strings.Fields(cfg.Optimizer), " "), Seed: cfg.Seed, BatchSize: cfg.BatchSize,
 		Backend: n.backend.Name(), ValSplit: data.ValSplit, Started: time.Now().UTC(),
 	}
 	start := time.Now()

@@ -113,6 +113,11 @@ install_gonb() {
 	rm -rf "$tmp"
 }
 
+# gonb_path prints the gonb binary to register: the one on PATH, else GOBIN's.
+gonb_path() {
+	command -v gonb 2>/dev/null || echo "$GOBIN_DIR/gonb"
+}
+
 # kernel_ok succeeds when Jupyter knows a gonb kernel whose binary is ours.
 kernel_ok() {
 	$JUPYTER kernelspec list --json 2>/dev/null | $PY -c '
@@ -120,7 +125,7 @@ import json, os, sys
 specs = json.load(sys.stdin)["kernelspecs"]
 spec = specs.get("gonb")
 sys.exit(0 if spec and os.path.realpath(spec["spec"]["argv"][0]) == os.path.realpath(sys.argv[1]) else 1)
-' "$GOBIN_DIR/gonb"
+' "$(gonb_path)"
 }
 
 install_kernel() {
@@ -131,7 +136,7 @@ install_kernel() {
 	log "kernel: gonb --install"
 	local force=()
 	command -v gopls >/dev/null || force=(--force_deps) # gopls is optional (auto-complete only)
-	"$GOBIN_DIR/gonb" --install "${force[@]}" </dev/null 2>&1 | sed 's/^/[gonb] /' >&2
+	"$(gonb_path)" --install "${force[@]}" </dev/null 2>&1 | sed 's/^/[gonb] /' >&2
 	kernel_ok || die "gonb kernel not registered (see jupyter kernelspec list)"
 }
 
@@ -226,6 +231,8 @@ EOF
 # lines, followed by the kernel's error.
 failure_summary() {
 	local logf=$1
+	# Go compiler messages, which GoNB logs with line numbers of its generated main.go.
+	grep -E '^\./[A-Za-z0-9_]+\.go:[0-9]+:[0-9]+: ' "$logf" | head -n 10 | sed 's/^/    go build: /'
 	if grep -q '^------------------$' "$logf"; then
 		awk '/^------------------$/ { n = NR } { line[NR] = $0 } END { for (i = n + 1; i <= NR && i <= n + 25; i++) if (line[i] != "") print "    " line[i] }' "$logf"
 	else

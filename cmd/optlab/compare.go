@@ -19,8 +19,9 @@ import (
 )
 
 // defaultOptimizers are the walkthrough's Q8 settings (answer B: SGD lr 0.01
-// without momentum, Adam and RMSprop with lr 0.001, Keras defaults otherwise).
-const defaultOptimizers = "sgd(lr=0.01); adam(lr=0.001); rmsprop(lr=0.001)"
+// without momentum, Adam and RMSprop with lr 0.001 and Keras' conventions
+// otherwise: ε = 1e-7, RMSprop's ρ = 0.9).
+const defaultOptimizers = "sgd(lr=0.01); adam(lr=0.001,keras=true); rmsprop(lr=0.001,keras=true)"
 
 // runFlags are the flags shared by compare and train.
 type runFlags struct {
@@ -81,11 +82,10 @@ func splitSpecs(list string) ([]string, error) {
 		if s == "" {
 			continue
 		}
-		opt, err := optimizers.Parse(s)
-		if err != nil {
+		if _, err := optimizers.Parse(s); err != nil {
 			return nil, usageError("--optimizers: %v", err)
 		}
-		specs = append(specs, opt.String())
+		specs = append(specs, s)
 	}
 	if len(specs) == 0 {
 		return nil, usageError("--optimizers: no optimizer given")

@@ -35,8 +35,11 @@ func usageError(format string, args ...any) error {
 // implements a command adds its entry here.
 func commands() map[string]command {
 	return map[string]command{
-		"compare": {"train several optimizers on fresh models and compare them (the main job)", runCompare},
-		"train":   {"train one model with one optimizer", runTrain},
+		"compare":    {"train several optimizers on fresh models and compare them (the main job)", runCompare},
+		"train":      {"train one model with one optimizer", runTrain},
+		"trace":      {"print the parameters of N updates of an optimizer on a quadratic or 2-D test function (CSV)", runTrace},
+		"optimizers": {"list the optimizers, their hyperparameters and defaults, and the schedules", runOptimizers},
+		"landscape":  {"run optimizers on a 2-D test function; print where they end, draw contours and a GIF", runLandscape},
 	}
 }
 
@@ -88,24 +91,28 @@ func printHelp(w io.Writer, cmds map[string]command) {
 }
 
 // newFlagSet returns a FlagSet for a sub-command that reports errors instead of
-// exiting, and prints its usage to stderr.
+// exiting. Its Usage prints the synopsis and the flags to stderr; parseFlags
+// calls it only for -h, so a bad flag gives a one-line error.
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("optlab "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: optlab %s [flags]\n\n%s\n\nFlags:\n", name, synopsis)
+		fs.SetOutput(stderr)
 		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
 	}
 	return fs
 }
 
 // parseFlags parses args and turns flag errors into one-line usage errors.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	fs.SetOutput(io.Discard) // we print a one-line error ourselves
+	usage := fs.Usage
+	fs.Usage = func() {} // the flag package calls it on every error; we print one line instead
+	fs.SetOutput(io.Discard)
 	err := fs.Parse(args)
+	fs.Usage = usage
 	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(nil)
-		fs.Usage()
+		usage()
 		return flag.ErrHelp
 	}
 	if err != nil {

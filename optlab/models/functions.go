@@ -191,7 +191,7 @@ func Rosenbrock() TestFunction {
 		Minima:    [][2]float64{{1, 1}},
 		MinValue:  0,
 		Domain:    Domain{-2, 2, -1, 3},
-		Start:     [2]float64{-1.5, 2.5},
+		Start:     [2]float64{-1.5, 2},
 		LogLevels: true,
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -123,6 +124,7 @@ func Bars(b BarChart) (*Figure, error) {
 		}
 		p.NominalY(names...)
 		p.Y.Tick.Label.Font.Size = vg.Points(labelSize)
+		p.X.Tick.Marker = formattedTicks{format}
 		p.X.Min = 0
 		p.X.Max = maxV * 1.25
 		if maxV == 0 {
@@ -131,4 +133,19 @@ func Bars(b BarChart) (*Figure, error) {
 		drawWithLegend(c, p)
 		return nil
 	}), nil
+}
+
+// formattedTicks places gonum's default ticks and labels them with a value
+// formatter (so a byte axis reads "512.0 KiB", not "524288").
+type formattedTicks struct{ format func(float64) string }
+
+// Ticks implements plot.Ticker.
+func (f formattedTicks) Ticks(min, max float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = f.format(ticks[i].Value)
+		}
+	}
+	return ticks
 }

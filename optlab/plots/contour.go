@@ -239,7 +239,7 @@ func newScene(l Landscape, trajectories []Trajectory) (*scene, error) {
 		case !s.inside(t.pts[len(t.pts)-1]):
 			name += " (left window)"
 		}
-		s.legend.Add(name, &plotter.Line{LineStyle: trajStyle(i)},
+		s.legend.Add(name, &plotter.Line{LineStyle: trajStyle(i, len(s.trajs))},
 			glyphThumb{draw.GlyphStyle{Color: SeriesColor(i), Radius: vg.Points(4), Shape: ringDot{}}})
 	}
 	if len(s.trajs) > 0 {
@@ -281,8 +281,15 @@ func (s *scene) inside(p [2]float64) bool {
 	return p[0] >= s.l.XMin && p[0] <= s.l.XMax && p[1] >= s.l.YMin && p[1] <= s.l.YMax
 }
 
-func trajStyle(i int) draw.LineStyle {
-	return draw.LineStyle{Color: SeriesColor(i), Width: vg.Points(2.2), Dashes: seriesDashes(i)}
+// trajStyle is the line style of trajectory i of n. Earlier trajectories are
+// drawn wider, so where paths coincide (a valley floor every method follows)
+// each still shows as a coloured edge around the later, narrower ones.
+func trajStyle(i, n int) draw.LineStyle {
+	w := 1.6 + 0.7*float64(n-1-i)
+	if n > 6 {
+		w = 1.6 + 4.2*float64(n-1-i)/float64(n-1)
+	}
+	return draw.LineStyle{Color: SeriesColor(i), Width: vg.Points(w), Dashes: seriesDashes(i)}
 }
 
 func startGlyph() draw.GlyphStyle {
@@ -358,7 +365,7 @@ func (s *scene) drawOverlay(c draw.Canvas, step int, caption string) {
 		for j := 0; j <= last; j++ {
 			pts[j] = toPt(t.pts[j])
 		}
-		data.StrokeLines(trajStyle(i), data.ClipLinesXY(pts)...)
+		data.StrokeLines(trajStyle(i, len(s.trajs)), data.ClipLinesXY(pts)...)
 		if len(t.pts) <= 80 {
 			dot := draw.GlyphStyle{Color: SeriesColor(i), Radius: vg.Points(1.8), Shape: draw.CircleGlyph{}}
 			for j := 1; j < last; j++ {

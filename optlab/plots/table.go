@@ -188,7 +188,10 @@ func (t *Table) WriteText(w io.Writer) error {
 				b.WriteString(s)
 			}
 		}
-		b.WriteString("\n")
+		// An empty last cell leaves the separator behind: trim it.
+		trimmed := strings.TrimRight(b.String(), " ")
+		b.Reset()
+		b.WriteString(trimmed + "\n")
 	}
 	if t.Title != "" {
 		b.WriteString(t.Title + "\n")

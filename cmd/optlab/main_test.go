@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"optlab.dev/optlab/models"
+)
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestBadInputExitsTwoWithOneLine(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"compare", "--epochs", "0"}, "--epochs must be ≥ 1, got 0"},
+		{[]string{"compare", "--epochs", "abc"}, "abc"},
+		{[]string{"compare", "--batch-size", "-4"}, "-4"},
+		{[]string{"compare", "--limit", "-1"}, "-1"},
+		{[]string{"compare", "--model", "vgg"}, `"vgg"`},
+		{[]string{"compare", "--optimizers", "adamx(lr=1)"}, "adamx"},
+		{[]string{"compare", "--optimizers", "adam(lr=-1)"}, "lr"},
+		{[]string{"compare", "--optimizers", "sgd(lr=0.1"}, "sgd(lr=0.1"},
+		{[]string{"compare", "--optimizers", " ; "}, "no optimizer"},
+		{[]string{"compare", "--split", "half"}, `"half"`},
+		{[]string{"compare", "--seeds", "1-x"}, "1-x"},
+		{[]string{"compare", "--protocol", "random"}, `"random"`},
+		{[]string{"compare", "--non-finite", "ignore"}, `"ignore"`},
+		{[]string{"compare", "--nope"}, "-nope"},
+		{[]string{"compare", "extra"}, `"extra"`},
+		{[]string{"train", "--optimizers", "sgd;adam"}, "one optimizer"},
+	}
+	for _, c := range cases {
+		code, _, stderr := runCLI(c.args...)
+		if code != 2 {
+			t.Errorf("%v: exit code %d, want 2 (stderr %q)", c.args, code, stderr)
+		}
+		if strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: stderr %q, want one line containing %q", c.args, stderr, c.want)
+		}
+		if strings.Contains(stderr, "goroutine") || strings.Contains(stderr, "panic") {
+			t.Errorf("%v: stack trace in %q", c.args, stderr)
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	code, out, _ := runCLI("help")
+	if code != 0 || !strings.Contains(out, "compare") || !strings.Contains(out, "train") {
+		t.Errorf("help: code %d, output %q", code, out)
+	}
+	code, _, errOut := runCLI("compare", "-h")
+	if code != 0 || !strings.Contains(errOut, "--optimizers") && !strings.Contains(errOut, "-optimizers") {
+		t.Errorf("compare -h: code %d, output %q", code, errOut)
+	}
+}
+
+func TestDataErrors(t *testing.T) {
+	t.Run("missing directory", func(t *testing.T) {
+		code, _, stderr := runCLI("compare", "--data", "/nonexistent/mnist", "--out", t.TempDir())
+		if code != 1 || !strings.Contains(stderr, "/nonexistent/mnist") || strings.Contains(stderr, "goroutine") {
+			t.Errorf("code %d, stderr %q", code, stderr)
+		}
+	})
+	t.Run("corrupt file", func(t *testing.T) {
+		m, err := models.LoadMNIST("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		for _, name := range []string{"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"} {
+			raw, err := os.ReadFile(filepath.Join(m.Dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if name == "train-labels-idx1-ubyte.gz" {
+				raw = raw[:len(raw)-100]
+			}
+			os.WriteFile(filepath.Join(dir, name), raw, 0o644)
+		}
+		code, _, stderr := runCLI("train", "--data", dir, "--out", t.TempDir())
+		if code != 1 || !strings.Contains(stderr, "train-labels-idx1-ubyte.gz") || !strings.Contains(stderr, "corrupt") {
+			t.Errorf("code %d, stderr %q", code, stderr)
+		}
+	})
+}
+
+func TestCompareWritesResults(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, stderr := runCLI("compare", "--model", "logreg", "--limit", "600", "--epochs", "1",
+		"--optimizers", "sgd(lr=0.1); adam(lr=0.01)", "--out", out, "--backend", "go")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"backend: go", "Epoch 1/1", "val_accuracy", "sgd(lr=0.1)", "adam(lr=0.01)", "test accuracy"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, f := range []string{"compare.csv", "compare.json", "compare.png"} {
+		st, err := os.Stat(filepath.Join(out, f))
+		if err != nil || st.Size() == 0 {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+	csv, _ := os.ReadFile(filepath.Join(out, "compare.csv"))
+	if n := strings.Count(strings.TrimSpace(string(csv)), "\n"); n != 2 {
+		t.Errorf("CSV has %d data rows, want 2 (one per optimizer and epoch):\n%s", n, csv)
+	}
+}
+
+func TestUnknownBackend(t *testing.T) {
+	code, _, stderr := runCLI("train", "--backend", "tpu", "--out", t.TempDir())
+	if code != 1 || !strings.Contains(stderr, `"tpu"`) {
+		t.Errorf("code %d, stderr %q", code, stderr)
+	}
+}
