@@ -41,9 +41,13 @@ type CompareConfig struct {
 	Optimizers []string // spec strings
 	Seeds      []int64  // one run per optimizer and seed (default: Base.Seed)
 	Protocol   Protocol // default Fresh
-	// OnRunStart and OnRunEnd, if set, are called around every run.
+	// OnRunStart and OnRunEnd, if set, are called around every run that trains.
 	OnRunStart func(optimizer string, seed int64)
 	OnRunEnd   func(h *History, err error)
+	// Done holds runs finished earlier (an interrupted comparison's results):
+	// under the Fresh protocol, a run with the same optimizer spec and seed and
+	// no error is reused instead of retrained.
+	Done []*History
 }
 
 // Compare trains the model with every optimizer (and seed) and returns one
@@ -81,6 +85,10 @@ func Compare(ctx stdctx.Context, backend backends.Backend, data *Data, cc Compar
 		for _, spec := range cc.Optimizers {
 			cfg := cc.Base
 			cfg.Optimizer, cfg.Seed = spec, seed
+			if prev := cc.finished(spec, seed); prev != nil && proto == Fresh {
+				out = append(out, prev)
+				continue
+			}
 			if cc.OnRunStart != nil {
 				cc.OnRunStart(spec, seed)
 			}
@@ -104,6 +112,17 @@ func Compare(ctx stdctx.Context, backend backends.Backend, data *Data, cc Compar
 		}
 	}
 	return out, nil
+}
+
+// finished returns the run of cc.Done for spec and seed, if it finished.
+func (cc *CompareConfig) finished(spec string, seed int64) *History {
+	label := strings.Join(strings.Fields(spec), " ")
+	for _, h := range cc.Done {
+		if h != nil && h.Label == label && h.Seed == seed && h.Err == "" {
+			return h
+		}
+	}
+	return nil
 }
 
 // Diverged reports whether the run stopped because its loss stopped being finite.

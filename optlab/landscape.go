@@ -96,7 +96,7 @@ func landscapeDefaults() map[string]landscapeDefault {
 		"six-hump-camel":  six(300, "0.02", "5e-3", "0.3", "0.02", "0.05"),
 		"rastrigin":       six(300, "2e-3", "1e-3", "0.5", "0.05", "0.1"),
 		"saddle":          six(100, "0.05", "0.01", "0.1", "0.01", "0.05"),
-		"monkey-saddle":   six(200, "0.05", "0.01", "0.1", "0.01", "0.02"),
+		"monkey-saddle":   six(60, "0.05", "0.01", "0.1", "0.01", "0.02"),
 		"plateau":         six(300, "0.5", "0.5", "0.5", "0.05", "0.1"),
 	}
 }
@@ -203,7 +203,7 @@ func (r *LandscapeResult) landscape() plots.Landscape {
 		Title: fmt.Sprintf("%s: %s, %d steps", f.Name, f.Formula, r.Steps),
 		F:     f.Eval,
 		XMin:  d.XMin, XMax: d.XMax, YMin: d.YMin, YMax: d.YMax,
-		Minima: f.Minima, Saddles: f.Saddles, LogScale: f.LogLevels,
+		Minima: f.Minima, Saddles: f.Saddles, LogScale: f.LogLevels, LinearLevels: f.LinearLevels,
 	}
 }
 
@@ -212,7 +212,11 @@ func (r *LandscapeResult) landscape() plots.Landscape {
 func (r *LandscapeResult) trajectories() []plots.Trajectory {
 	out := make([]plots.Trajectory, len(r.Runs))
 	for i, run := range r.Runs {
-		t := plots.Trajectory{Name: fmt.Sprintf("%s  f=%.2g", run.Spec, run.Loss)}
+		name := run.Spec
+		if run.Diverged == "" && !math.IsNaN(run.Loss) && !math.IsInf(run.Loss, 0) {
+			name += "  f=" + plots.FormatCell(run.Loss)
+		}
+		t := plots.Trajectory{Name: name}
 		for _, p := range run.Trace.Params {
 			t.X = append(t.X, p[0])
 			t.Y = append(t.Y, p[1])

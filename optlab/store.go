@@ -225,6 +225,7 @@ type Damage struct {
 	Reason string // what is wrong with it
 }
 
+// String describes the damaged line for messages.
 func (d Damage) String() string {
 	return fmt.Sprintf("line %d (byte %d, %d bytes): %s", d.Line, d.Offset, d.Bytes, d.Reason)
 }

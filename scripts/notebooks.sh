@@ -155,21 +155,22 @@ require_tools() {
 	kernel_ok || die "the gonb kernel is not registered: run scripts/notebooks.sh install"
 }
 
-# notebook_list prints the notebooks named in the arguments, or all of notebooks/.
+# notebook_list sets NBS to the notebooks named in the arguments, or to all of
+# notebooks/. It runs in the calling shell so that its errors stop the script.
 notebook_list() {
+	NBS=()
 	if (($# > 0)); then
 		local nb
 		for nb in "$@"; do
 			[[ -f $nb && $nb == *.ipynb ]] || die "not a notebook: $nb"
-			printf '%s\n' "$nb"
+			NBS+=("$nb")
 		done
 		return
 	fi
 	shopt -s nullglob
-	local all=("$root"/notebooks/*.ipynb)
+	NBS=("$root"/notebooks/*.ipynb)
 	shopt -u nullglob
-	((${#all[@]} > 0)) || die "no notebooks in $root/notebooks"
-	printf '%s\n' "${all[@]}"
+	((${#NBS[@]} > 0)) || die "no notebooks in $root/notebooks"
 }
 
 # run_notebook IN OUTDIR TIMEOUT executes IN with the gonb kernel and writes the
@@ -252,7 +253,8 @@ cmd_check() {
 		out=$(mktemp -d "${TMPDIR:-/tmp}/optlab-check.XXXXXX")
 	fi
 	local nbs failed=() nb t0 errs logf total=$SECONDS
-	mapfile -t nbs < <(notebook_list "$@")
+	notebook_list "$@"
+	nbs=("${NBS[@]}")
 	log "check: ${#nbs[@]} notebook(s), OPTLAB_QUICK=1, GOMLX_BACKEND=$GOMLX_BACKEND, outputs in $out"
 	for nb in "${nbs[@]}"; do
 		t0=$SECONDS
@@ -287,7 +289,8 @@ cmd_execute() {
 	# Committed outputs are full-mode outputs.
 	unset OPTLAB_QUICK
 	local timeout=${OPTLAB_CELL_TIMEOUT:-1800} nbs nb t0 tmp errs n total=$SECONDS
-	mapfile -t nbs < <(notebook_list "$@")
+	notebook_list "$@"
+	nbs=("${NBS[@]}")
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/optlab-execute.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
 	log "execute: ${#nbs[@]} notebook(s), full mode, GOMLX_BACKEND=$GOMLX_BACKEND"
@@ -368,4 +371,6 @@ main() {
 	esac
 }
 
-main "$@"
+# exit on the same line: bash never reads past it, so editing this file cannot
+# disturb a copy that is running.
+main "$@"; exit

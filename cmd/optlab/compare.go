@@ -247,8 +247,13 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	var f runFlags
 	fs := newFlagSet("train", "Train one model with one optimizer and report its Keras-like history; writes train.csv,\ntrain.json and train.png under --out.", stderr)
 	f.register(fs, "one optimizer spec, e.g. 'adam(lr=1e-3,b1=0.9,b2=0.999)'", "adam(lr=0.001)")
+	trial := fs.String("trial", "", "run the trial described by this JSON file (from 'optlab sweep --export-trials') and append it to --store")
+	store := fs.String("store", "results/sweep.jsonl", "with --trial: the results store to append to")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *trial != "" {
+		return runTrialFile(fs, &f, *trial, *store, stdout, stderr)
 	}
 	if err := f.validate(); err != nil {
 		return err

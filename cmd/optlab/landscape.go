@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"strings"
 
 	"optlab.dev/optlab"
@@ -59,12 +61,9 @@ func runLandscape(args []string, stdout, stderr io.Writer) error {
 		return usageError("--tol must be > 0, got %g", *tol)
 	}
 	if *startFlag != "" {
-		start, err := parseFloats("--start", *startFlag)
+		start, err := parsePoint(*startFlag)
 		if err != nil {
 			return err
-		}
-		if len(start) != 2 {
-			return usageError("--start: want x,y, got %d values", len(start))
 		}
 		cfg.Start = start
 	}
@@ -119,4 +118,21 @@ func runLandscape(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "animation: %s (%d frames)\n", *gifPath, len(a.Steps))
 	}
 	return nil
+}
+
+// parsePoint reads "x,y" with two finite numbers.
+func parsePoint(s string) ([]float64, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) != 2 {
+		return nil, usageError("--start: want x,y, got %q", s)
+	}
+	out := make([]float64, 2)
+	for i, p := range parts {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, usageError("--start: %q is not a finite number", strings.TrimSpace(p))
+		}
+		out[i] = v
+	}
+	return out, nil
 }

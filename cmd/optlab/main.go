@@ -35,11 +35,15 @@ func usageError(format string, args ...any) error {
 // implements a command adds its entry here.
 func commands() map[string]command {
 	return map[string]command{
+		"bench":      {"measure training and optimizer-update throughput, time to first step and peak memory", runBench},
 		"compare":    {"train several optimizers on fresh models and compare them (the main job)", runCompare},
 		"train":      {"train one model with one optimizer", runTrain},
 		"trace":      {"print the parameters of N updates of an optimizer on a quadratic or 2-D test function (CSV)", runTrace},
 		"optimizers": {"list the optimizers, their hyperparameters and defaults, and the schedules", runOptimizers},
 		"landscape":  {"run optimizers on a 2-D test function; print where they end, draw contours and a GIF", runLandscape},
+		"sweep":      {"run a resumable grid of trials into a results store", runSweep},
+		"merge":      {"merge results stores from several machines (deduplicated by trial)", runMerge},
+		"report":     {"summarise a results store as an optimizer report card", runReport},
 	}
 }
 

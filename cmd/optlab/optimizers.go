@@ -36,8 +36,15 @@ func runOptimizers(args []string, stdout, stderr io.Writer) error {
 	return tw.Flush()
 }
 
+// stateMiB formats a byte count in MiB.
+func stateMiB(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
 func printInfo(w io.Writer, info optimizers.Info, equations bool) {
 	fmt.Fprintf(w, "\n  %s — %s\n", info.Name, info.Summary)
+	if info.Params != nil && info.Reference != "" {
+		fmt.Fprintf(w, "    state with the defaults: %d buffer(s) per parameter (%s per 1M float32 parameters)\n",
+			info.StateSlots, stateMiB(int64(info.StateSlots)*4_000_000))
+	}
 	if equations {
 		fmt.Fprintf(w, "    %s\n", info.Equations)
 		if info.Reference != "" {

@@ -64,7 +64,7 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	var objective optlab.Objective
 	var w0 []float64
 	if *w0Flag != "" {
-		if w0, err = parseFloats("--w0", *w0Flag); err != nil {
+		if w0, err = parseFloatList("--w0", *w0Flag); err != nil {
 			return err
 		}
 	}
@@ -84,13 +84,13 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 			return usageError("--w0: %s is 2-D, got %d values", f.Name, len(w0))
 		}
 	case *aFlag != "":
-		a, err := parseFloats("--a", *aFlag)
+		a, err := parseFloatList("--a", *aFlag)
 		if err != nil {
 			return err
 		}
 		b := make([]float64, len(a))
 		if *bFlag != "" {
-			if b, err = parseFloats("--b", *bFlag); err != nil {
+			if b, err = parseFloatList("--b", *bFlag); err != nil {
 				return err
 			}
 		}
@@ -167,8 +167,8 @@ func writeTraceCSV(w io.Writer, tr *optlab.Trajectory, withLoss bool) {
 	}
 }
 
-// parseFloats parses a comma-separated list of finite numbers for a flag.
-func parseFloats(flagName, s string) ([]float64, error) {
+// parseFloatList parses a comma-separated list of finite numbers for a flag.
+func parseFloatList(flagName, s string) ([]float64, error) {
 	parts := strings.Split(s, ",")
 	out := make([]float64, 0, len(parts))
 	for i, p := range parts {

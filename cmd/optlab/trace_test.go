@@ -61,7 +61,8 @@ func TestOptimizersCLI(t *testing.T) {
 	}
 	out := stdout.String()
 	for _, name := range []string{"sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam", "amsgrad",
-		"adamw", "adamax", "nadam", "radam", "rprop", "asgd", "lion", "lamb", "lars", "cosine", "onecycle", "clip_norm"} {
+		"adamw", "adamax", "nadam", "radam", "rprop", "asgd", "lion", "lamb", "lars", "muon", "adafactor", "schedule_free_adamw",
+		"cosine", "onecycle", "clip_norm"} {
 		if !strings.Contains(out, "\n  "+name+" — ") && !strings.Contains(out, name+"\t") && !strings.Contains(out, "    "+name) {
 			t.Errorf("optlab optimizers does not list %s", name)
 		}

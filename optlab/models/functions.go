@@ -60,6 +60,9 @@ type TestFunction struct {
 	// LogLevels suggests log-spaced contour levels (f − MinValue spans many
 	// orders of magnitude over the window, as with Rosenbrock).
 	LogLevels bool
+	// LinearLevels suggests evenly spaced contour levels, so that a flat
+	// region shows as one wide band (the plateau).
+	LinearLevels bool
 }
 
 // Function returns the test function with the given name. The ill-conditioned
@@ -459,10 +462,11 @@ func Plateau() TestFunction {
 			e := math.Exp(-(x*x + 2*y*y) / 4)
 			return e * x / 2, e * y
 		},
-		Minima:   [][2]float64{{0, 0}},
-		MinValue: 0,
-		Domain:   Domain{-5, 5, -5, 5},
-		Start:    [2]float64{4, 3},
+		Minima:       [][2]float64{{0, 0}},
+		MinValue:     0,
+		Domain:       Domain{-5, 5, -5, 5},
+		Start:        [2]float64{4, 3},
+		LinearLevels: true,
 	}
 }
 

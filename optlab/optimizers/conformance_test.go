@@ -29,6 +29,8 @@ type problemDesc struct {
 	A    []float64 `json:"a"`
 	B    []float64 `json:"b"`
 	W0   []float64 `json:"w0"`
+	// Shape of the parameter when it is not a vector (values are row-major).
+	Shape []int `json:"shape"`
 }
 
 func (p problemDesc) graph() func(w *Node) *Node {
@@ -86,7 +88,11 @@ func checkGoldens(t *testing.T, file string) float64 {
 			if err != nil {
 				t.Fatalf("Parse(%q): %v", c.Spec, err)
 			}
-			got := runTrajectory(t, backend, opt, c.Problem.graph(), c.Problem.W0, c.Steps)
+			shape := c.Problem.Shape
+			if shape == nil {
+				shape = []int{len(c.Problem.W0)}
+			}
+			got := runShapedTrajectory(t, backend, opt, c.Problem.graph(), c.Problem.W0, shape, c.Steps)
 			scale := 0.0
 			for _, row := range c.Trajectory {
 				for _, x := range row {
@@ -105,6 +111,9 @@ func checkGoldens(t *testing.T, file string) float64 {
 				}
 			}
 			worst = math.Max(worst, caseWorst)
+			if caseWorst > 1e-11 {
+				t.Logf("%s: max relative error %.3g", name, caseWorst)
+			}
 		})
 	}
 	t.Logf("%s: max relative error %.3g", file, worst)

@@ -5,7 +5,6 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	_ "github.com/gomlx/gomlx/backends/simplego"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
@@ -25,8 +24,8 @@ func testBackend(t testing.TB) backends.Backend {
 func quadraticGraph(a, b []float64) func(w *Node) *Node {
 	return func(w *Node) *Node {
 		g := w.Graph()
-		an := ConvertDType(Const(g, a), w.DType())
-		bn := ConvertDType(Const(g, b), w.DType())
+		an := Reshape(ConvertDType(Const(g, a), w.DType()), w.Shape().Dimensions...)
+		bn := Reshape(ConvertDType(Const(g, b), w.DType()), w.Shape().Dimensions...)
 		return ReduceAllSum(Add(Mul(Scalar(g, w.DType(), 0.5), Mul(an, Square(w))), Mul(bn, w)))
 	}
 }
@@ -34,9 +33,15 @@ func quadraticGraph(a, b []float64) func(w *Node) *Node {
 // runTrajectory runs steps updates of opt on f from w0 in float64 and returns
 // the parameters after every update (row 0 is w0).
 func runTrajectory(t testing.TB, backend backends.Backend, opt *Optimizer, f func(w *Node) *Node, w0 []float64, steps int) [][]float64 {
+	return runShapedTrajectory(t, backend, opt, f, w0, []int{len(w0)}, steps)
+}
+
+// runShapedTrajectory is runTrajectory for a parameter of the given shape
+// (w0 and the returned rows are flattened row-major).
+func runShapedTrajectory(t testing.TB, backend backends.Backend, opt *Optimizer, f func(w *Node) *Node, w0 []float64, shape []int, steps int) [][]float64 {
 	t.Helper()
 	ctx := context.New()
-	wVar := ctx.VariableWithValue("w", append([]float64(nil), w0...))
+	wVar := ctx.VariableWithValue("w", tensors.FromFlatDataAndDimensions(append([]float64(nil), w0...), shape...))
 	exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, g *Graph) *Node {
 		ctx.SetTraining(g, true)
 		w := wVar.ValueGraph(g)
@@ -54,13 +59,5 @@ func runTrajectory(t testing.TB, backend backends.Backend, opt *Optimizer, f fun
 		}
 		out = append(out, tensors.MustCopyFlatData[float64](wVar.MustValue()))
 	}
-	_ = dtypes.Float64
 	return out
-}
-
-func TestSmokeAdam(t *testing.T) {
-	b := testBackend(t)
-	opt := MustParse("adam(lr=0.1)")
-	tr := runTrajectory(t, b, opt, quadraticGraph([]float64{1, 10}, []float64{0, 1}), []float64{1, 1}, 3)
-	t.Logf("%v", tr)
 }

@@ -2,11 +2,13 @@ package optimizers
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph code reads like the equations.
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	gomlxopt "github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 )
@@ -205,6 +207,7 @@ func (o *Optimizer) update(ctx *context.Context, g *Graph, grads []*Node, dtype 
 	if lr.DType() != dtype {
 		lr = ConvertDType(lr, dtype)
 	}
+	s.Base = lr
 	if o.schedule != nil {
 		lr = o.schedule.Graph(lr, s.K)
 	}
@@ -282,4 +285,51 @@ func MeasureStateBytes(ctx *context.Context) int64 {
 		}
 	}
 	return n
+}
+
+// BaseLearningRate returns the base learning rate currently held in ctx (GoMLX's
+// learning-rate variable, before any schedule), and false when no update graph
+// has created it yet.
+func BaseLearningRate(ctx *context.Context) (float64, bool) {
+	v := ctx.InspectVariable(ctx.In(gomlxopt.Scope).Scope(), gomlxopt.ParamLearningRate)
+	if v == nil {
+		return 0, false
+	}
+	t, err := v.Value()
+	if err != nil {
+		return 0, false
+	}
+	switch x := t.Value().(type) {
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+// SetBaseLearningRate changes the base learning rate held in ctx, for example to
+// reduce it on a plateau; a schedule, if any, still applies on top of it. The
+// variable must exist (an update graph has been built), and lr must be > 0.
+func SetBaseLearningRate(ctx *context.Context, lr float64) error {
+	if !(lr > 0) || math.IsInf(lr, 0) {
+		return fmt.Errorf("optimizers: learning rate %g must be a positive number", lr)
+	}
+	v := ctx.InspectVariable(ctx.In(gomlxopt.Scope).Scope(), gomlxopt.ParamLearningRate)
+	if v == nil {
+		return fmt.Errorf("optimizers: no learning-rate variable in the context yet (build an update first)")
+	}
+	var t *tensors.Tensor
+	switch v.DType() {
+	case dtypes.Float64:
+		t = tensors.FromScalar(lr)
+	case dtypes.Float32:
+		t = tensors.FromScalar(float32(lr))
+	default:
+		return fmt.Errorf("optimizers: learning-rate variable has dtype %s", v.DType())
+	}
+	if err := v.SetValue(t); err != nil {
+		return fmt.Errorf("optimizers: setting the learning rate: %w", err)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package optimizers
 import (
 	"errors"
 	"math"
+	"os"
 	"strings"
 	"testing"
 
@@ -51,6 +52,8 @@ func TestTrainer(t *testing.T) {
 		{"adamw(lr=0.05,schedule=cosine(steps=300,warmup=10))", 300, 1e-3},
 		// Sign updates hover at a distance of about η around the minimum.
 		{"lion(lr=0.02,schedule=cosine(steps=400))", 400, 1e-2},
+		// Muon's step on a [3,1] matrix has norm η whatever the gradient's size.
+		{"muon(lr=0.05,schedule=cosine(steps=400))", 400, 1e-2},
 	} {
 		t.Run(tc.spec, func(t *testing.T) {
 			opt := MustParse(tc.spec)
@@ -79,6 +82,15 @@ func TestTrainer(t *testing.T) {
 			want := opt.StateBytes(dim, 4) + 8
 			if got := MeasureStateBytes(ctx); got != want {
 				t.Errorf("MeasureStateBytes = %d, want %d", got, want)
+			}
+			if lr, ok := BaseLearningRate(ctx); !ok || lr != float64(float32(opt.LearningRate())) {
+				t.Errorf("BaseLearningRate = %g, %v; want %g", lr, ok, opt.LearningRate())
+			}
+			if err := SetBaseLearningRate(ctx, 0.5*opt.LearningRate()); err != nil {
+				t.Fatal(err)
+			}
+			if lr, _ := BaseLearningRate(ctx); lr != float64(float32(0.5*opt.LearningRate())) {
+				t.Errorf("after SetBaseLearningRate: %g", lr)
 			}
 			if err := opt.Clear(ctx); err != nil {
 				t.Fatal(err)
@@ -162,7 +174,8 @@ func TestStateSlots(t *testing.T) {
 		{"adagrad", 1}, {"adadelta", 2}, {"rmsprop", 1}, {"rmsprop(centered=true)", 2},
 		{"rmsprop(momentum=0.9,centered=true)", 3}, {"adam", 2}, {"amsgrad", 3}, {"adamw", 2},
 		{"adamax", 2}, {"nadam", 2}, {"radam", 2}, {"rprop", 2}, {"asgd", 1}, {"lion", 1},
-		{"lamb", 2}, {"lars", 1},
+		{"lamb", 2}, {"lars", 1}, {"muon", 1},
+		{"adafactor", 1}, {"schedule_free_adamw", 3},
 	} {
 		opt := MustParse(tc.spec)
 		if got := opt.StateSlots(); got != tc.slots {
@@ -349,4 +362,95 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%q: learning rate %g", spec, opt.LearningRate())
 		}
 	})
+}
+
+// TestLearningRateVariable checks that updates read the base rate from GoMLX's
+// learning-rate variable (so a runner can lower it) and that the schedule is a
+// function of GoMLX's global step.
+func TestLearningRateVariable(t *testing.T) {
+	backend := testBackend(t)
+	for _, tc := range []struct {
+		spec string
+		// moves[k] is the expected displacement of update k+1 for a unit gradient,
+		// with the base rate halved after the second update.
+		moves []float64
+	}{
+		{"sgd(lr=0.25)", []float64{0.25, 0.25, 0.125, 0.125}},
+		{"sgd(lr=0.25,schedule=exponential(gamma=0.5))", []float64{0.25, 0.125, 0.03125, 0.015625}},
+	} {
+		opt := MustParse(tc.spec)
+		ctx := context.New()
+		wVar := ctx.VariableWithValue("w", []float64{0})
+		exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, g *Graph) {
+			opt.UpdateGraph(ctx, g, ReduceAllSum(wVar.ValueGraph(g)))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		prev := 0.0
+		for k, want := range tc.moves {
+			if k == 2 {
+				if err := SetBaseLearningRate(ctx, 0.125); err != nil {
+					t.Fatal(err)
+				}
+			}
+			exec.MustExec()
+			w := tensors.MustCopyFlatData[float64](wVar.MustValue())[0]
+			if got := prev - w; math.Abs(got-want) > 1e-15 {
+				t.Errorf("%s: update %d moved %g, want %g", tc.spec, k+1, got, want)
+			}
+			prev = w
+		}
+		if err := SetBaseLearningRate(ctx, -1); err == nil {
+			t.Errorf("SetBaseLearningRate(-1): no error")
+		}
+	}
+}
+
+// TestPackageDocListsEveryOptimizer keeps the equation table of doc.go in step
+// with the registry.
+func TestPackageDocListsEveryOptimizer(t *testing.T) {
+	data, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, info := range List() {
+		if !strings.Contains(string(data), "//\t"+info.Name+" ") {
+			t.Errorf("doc.go has no equation line for %s", info.Name)
+		}
+	}
+}
+
+// TestAccumulateGradients uses the optimizer through the trainer's gradient
+// accumulation (train.OptimizeWithGradients): two batches per update.
+func TestAccumulateGradients(t *testing.T) {
+	backend := testBackend(t)
+	model := func(ctx *context.Context, _ any, inputs []*Node) []*Node {
+		w := ctx.WithInitializer(initializers.Zero).VariableWithShape("w", shapes.Make(dtypes.Float32, 2, 1))
+		return []*Node{Dot(inputs[0], w.ValueGraph(inputs[0].Graph()))}
+	}
+	ctx := context.New()
+	trainer := train.NewTrainer(backend, ctx, model, losses.MeanSquaredError, MustParse("adam(lr=0.05)"), nil, nil)
+	if err := trainer.AccumulateGradients(2); err != nil {
+		t.Fatal(err)
+	}
+	x := tensors.FromValue([][]float32{{1, 0}, {0, 1}, {1, 1}})
+	y := tensors.FromValue([][]float32{{2}, {-1}, {1}})
+	var first, last float32
+	for k := 0; k < 400; k++ {
+		m, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y})
+		if err != nil {
+			t.Fatalf("step %d: %v", k, err)
+		}
+		if k == 0 {
+			first = tensors.ToScalar[float32](m[0])
+		}
+		last = tensors.ToScalar[float32](m[0])
+	}
+	if got := trainer.GlobalStep(); got != 200 {
+		t.Errorf("global step %d after 400 batches accumulated by 2, want 200", got)
+	}
+	if !(last < 1e-3*first) {
+		t.Errorf("loss went from %g to %g", first, last)
+	}
 }

@@ -277,6 +277,56 @@ func optimizerDefs() []*optDef {
 					ScaleByLearningRate{}, TraceMomentum{Momentum: v.num["momentum"]}}
 			},
 		},
+		{
+			name: "muon", summary: "momentum orthogonalized by Newton–Schulz for matrix parameters, AdamW for the others (Jordan et al. 2024)",
+			equations: "matrices: b = μb + g, d = g + μb (Nesterov) or b, O = NewtonSchulz₅(d/‖d‖_F), " +
+				"p ← p(1 − ηλ) − η·√max(1, fan_out/fan_in)·O;  other parameters: AdamW with rate adam_lr·η/η₀",
+			reference: "Jordan et al. 2024, Muon (modded-nanogpt reference implementation)",
+			params: []paramDef{lrParam(0.02), floatParam("momentum", 0.95, "momentum coefficient μ", beta),
+				boolParam("nesterov", true, "Nesterov momentum"),
+				intParam("ns_steps", 5, "Newton–Schulz iterations (at most 50)", func(v float64) string {
+					if v < 1 || v > 50 {
+						return "must be in [1, 50]"
+					}
+					return ""
+				}),
+				floatParam("weight_decay", 0, "decoupled weight decay λ", nonNegative),
+				floatParam("adam_lr", 3e-4, "base learning rate of the non-matrix parameters (AdamW)", positive),
+				pB1, pB2, epsParam(1e-8, "AdamW's ε for the non-matrix parameters")},
+			chain: func(v values) []Transform {
+				return []Transform{Muon{Momentum: v.num["momentum"], Nesterov: v.num["nesterov"] != 0,
+					NSSteps: int(v.num["ns_steps"]), WeightDecay: v.num["weight_decay"],
+					AdamLR: v.num["adam_lr"], B1: v.num["b1"], B2: v.num["b2"], Eps: v.num["eps"]}}
+			},
+		},
+		{
+			name: "schedule_free_adamw", summary: "schedule-free AdamW: interpolates an SGD-like sequence and its average, no decay schedule needed (Defazio et al. 2024)",
+			equations: "y = (1 − β₁)z + β₁x;  v = β₂v + (1 − β₂)g²;  γ_t = η√(1 − β₂ᵗ)·min(1, t/warmup);  " +
+				"z ← z − γ_t·g/(√v + ε) − γ_tλy;  c = γ_t²/Σγ_i²;  x ← (1 − c)x + c·z;  p holds y",
+			reference: "Defazio et al. 2024, The Road Less Scheduled, Algorithm 1",
+			params: []paramDef{lrParam(0.0025), pB1, pB2, epsParam(1e-8, "added to the denominator"),
+				floatParam("weight_decay", 0, "weight decay λ (applied at y)", nonNegative),
+				intParam("warmup", 0, "linear warm-up updates of γ", nonNegative)},
+			chain: func(v values) []Transform {
+				return []Transform{ScheduleFreeAdamW{B1: v.num["b1"], B2: v.num["b2"], Eps: v.num["eps"],
+					WeightDecay: v.num["weight_decay"], Warmup: int(v.num["warmup"])}}
+			},
+		},
+		{
+			name: "adafactor", summary: "factored second moments (row and column statistics for matrices), relative step sizes (Shazeer & Stern 2018)",
+			equations: "β̂ = 1 − t^(−decay_rate), ρ = min(η, 1/√t), α = max(ε₂, RMS(p))ρ;  matrices: R, C running row/column sums of g² + ε₁, " +
+				"V̂ = RC/ΣR;  vectors: V̂ running mean of g² + ε₁;  U = g/√V̂;  p ← p − α·U/max(1, RMS(U)/d)",
+			reference: "Shazeer & Stern 2018, Adafactor, Algorithms 4 and 5 (no momentum)",
+			params: []paramDef{floatParam("lr", 0.01, "cap of the relative step size ρ_t", positive).alias("learning_rate"),
+				floatParam("decay_rate", 0.8, "β̂_t = 1 − t^(−decay_rate)", positive),
+				floatParam("eps1", 1e-30, "added to g²", positive),
+				floatParam("eps2", 1e-3, "lower bound of the parameter scale", positive),
+				floatParam("clip_threshold", 1, "update clipping threshold d", positive)},
+			chain: func(v values) []Transform {
+				return []Transform{Adafactor{DecayRate: v.num["decay_rate"], Eps1: v.num["eps1"], Eps2: v.num["eps2"],
+					ClipThreshold: v.num["clip_threshold"]}}
+			},
+		},
 	}
 }
 
@@ -292,6 +342,9 @@ type Info struct {
 	Reference string
 	// Params lists the hyperparameters in canonical order.
 	Params []ParamInfo
+	// StateSlots is the number of per-parameter buffers the optimizer keeps with
+	// its default hyperparameters (0 for schedules).
+	StateSlots int
 }
 
 // ParamInfo describes one hyperparameter.
@@ -315,8 +368,12 @@ func paramInfos(ps []paramDef) []ParamInfo {
 func List() []Info {
 	var out []Info
 	for _, d := range optimizerDefs() {
+		slots := 0
+		if o, err := Parse(d.name); err == nil {
+			slots = o.StateSlots()
+		}
 		out = append(out, Info{Name: d.name, Summary: d.summary, Equations: d.equations,
-			Reference: d.reference, Params: paramInfos(d.params)})
+			Reference: d.reference, Params: paramInfos(d.params), StateSlots: slots})
 	}
 	return out
 }

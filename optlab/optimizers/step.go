@@ -5,6 +5,7 @@ import (
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph code reads like the equations.
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
 )
@@ -34,6 +35,9 @@ type Step struct {
 	// LR is the learning rate of this update: the learning-rate variable's value,
 	// passed through the schedule when there is one.
 	LR *Node
+	// Base is the learning-rate variable's value (the base rate before the
+	// schedule), so LR/Base is the schedule's factor.
+	Base *Node
 	// First is a boolean scalar, true on the optimizer's first update (T == 1).
 	First *Node
 
@@ -146,4 +150,29 @@ func guarded(guard, value, old *Node) *Node {
 		return value
 	}
 	return Where(guard, value, old)
+}
+
+// SlotWithShape is Slot for a state buffer whose shape differs from the
+// parameter's (Adafactor's row and column statistics); it is zero-initialized.
+func (s *Step) SlotWithShape(name string, i int, dims ...int) *Node {
+	v := s.slotVarShaped(name, i, dims)
+	old := v.ValueGraph(s.g)
+	if old.DType() != s.dtype {
+		old = ConvertDType(old, s.dtype)
+	}
+	return old
+}
+
+// SetSlotWithShape records the new value of a buffer created by SlotWithShape.
+func (s *Step) SetSlotWithShape(name string, i int, value *Node) {
+	v := s.slotVarShaped(name, i, value.Shape().Dimensions)
+	s.writes = append(s.writes, stateWrite{v: v, old: v.ValueGraph(s.g), new: value})
+}
+
+func (s *Step) slotVarShaped(name string, i int, dims []int) *context.Variable {
+	tv := s.vars[i]
+	return s.ctx.Checked(false).InAbsPath(StateScope+tv.Scope()).
+		WithInitializer(initializers.Zero).
+		VariableWithShape(fmt.Sprintf("%s~%s", tv.Name(), name), shapes.Make(tv.Shape().DType, dims...)).
+		SetTrainable(false)
 }

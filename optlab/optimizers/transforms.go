@@ -1,6 +1,8 @@
 package optimizers
 
 import (
+	"math"
+
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph code reads like the equations.
 )
 
@@ -265,6 +267,11 @@ func (a ScaleByAdam) Slots() int {
 
 // Apply implements Transform.
 func (a ScaleByAdam) Apply(s *Step, u []*Node) []*Node {
+	return mapEach(u, func(i int, x *Node) *Node { return a.applyOne(s, i, x) })
+}
+
+// applyOne is Apply for the i-th parameter alone.
+func (a ScaleByAdam) applyOne(s *Step, i int, x *Node) *Node {
 	b1, b2, eps := s.Const(a.B1), s.Const(a.B2), s.Const(a.Eps)
 	bc1, bc2 := s.Const(1), s.Const(1)
 	if !a.NoBiasCorrection {
@@ -272,20 +279,18 @@ func (a ScaleByAdam) Apply(s *Step, u []*Node) []*Node {
 		bc2 = OneMinus(Pow(b2, s.T))
 	}
 	bc2Sqrt := Sqrt(bc2)
-	return mapEach(u, func(i int, x *Node) *Node {
-		m := Add(Mul(b1, s.Slot("exp_avg", i, 0)), Mul(OneMinus(b1), x))
-		v := Add(Mul(b2, s.Slot("exp_avg_sq", i, 0)), Mul(OneMinus(b2), Square(x)))
-		s.SetSlot("exp_avg", i, m)
-		s.SetSlot("exp_avg_sq", i, v)
-		if a.AMSGrad {
-			v = Max(s.Slot("max_exp_avg_sq", i, 0), v)
-			s.SetSlot("max_exp_avg_sq", i, v)
-		}
-		if a.Keras {
-			return Mul(Div(bc2Sqrt, bc1), Div(m, Add(Sqrt(v), eps)))
-		}
-		return Div(Div(m, bc1), Add(Div(Sqrt(v), bc2Sqrt), eps))
-	})
+	m := Add(Mul(b1, s.Slot("exp_avg", i, 0)), Mul(OneMinus(b1), x))
+	v := Add(Mul(b2, s.Slot("exp_avg_sq", i, 0)), Mul(OneMinus(b2), Square(x)))
+	s.SetSlot("exp_avg", i, m)
+	s.SetSlot("exp_avg_sq", i, v)
+	if a.AMSGrad {
+		v = Max(s.Slot("max_exp_avg_sq", i, 0), v)
+		s.SetSlot("max_exp_avg_sq", i, v)
+	}
+	if a.Keras {
+		return Mul(Div(bc2Sqrt, bc1), Div(m, Add(Sqrt(v), eps)))
+	}
+	return Div(Div(m, bc1), Add(Div(Sqrt(v), bc2Sqrt), eps))
 }
 
 // ScaleByAdamax is Adam with the infinity norm (PyTorch's form, ε inside the max):
@@ -524,5 +529,169 @@ func (l ScaleByLARS) Apply(s *Step, u []*Node) []*Node {
 		den := Add(gn, Mul(beta, pn))
 		local := Where(ok, Div(Mul(s.Const(l.TrustCoefficient), pn), Where(ok, den, s.Const(1))), s.Const(1))
 		return Mul(local, Add(x, Mul(beta, p)))
+	})
+}
+
+// Muon orthogonalizes the momentum of every matrix parameter (Jordan et al.
+// 2024, "Muon: An optimizer for hidden layers in neural networks", as in the
+// reference implementation of modded-nanogpt), and updates every other
+// parameter (vectors, scalars) with AdamW at its own rate. It produces the final
+// update itself.
+//
+// Matrices (rank 2, GoMLX's [fan_in, fan_out] layout; higher ranks are flattened
+// to [d₀, d₁·d₂·…]):
+//
+//	b = μ·b + g,  d = g + μ·b (Nesterov) or b
+//	X₀ = d/(‖d‖_F + 1e-7),  X ← aX + (bA + cA²)X with A = XXᵀ, (a, b, c) = (3.4445, −4.7750, 2.0315), NSSteps times
+//	p ← p·(1 − ηλ) − η·√max(1, fan_out/fan_in)·X
+//
+// Other parameters: AdamW with rate η_adam·(η/η₀) (so schedules apply to both):
+//
+//	p ← p·(1 − η_adamλ) − η_adam·m̂/(√v̂ + ε).
+type Muon struct {
+	Momentum    float64
+	Nesterov    bool
+	NSSteps     int
+	WeightDecay float64
+	// AdamLR is η_adam, the base rate of the non-matrix parameters.
+	AdamLR, B1, B2, Eps float64
+}
+
+// Slots implements Transform: one buffer (the momentum) per matrix parameter;
+// other parameters keep AdamW's two.
+func (Muon) Slots() int { return 1 }
+
+// Apply implements Transform.
+func (o Muon) Apply(s *Step, u []*Node) []*Node {
+	mu := s.Const(o.Momentum)
+	wd := s.Const(o.WeightDecay)
+	adamLR := Mul(s.Const(o.AdamLR), Div(s.LR, s.Base))
+	adam := ScaleByAdam{B1: o.B1, B2: o.B2, Eps: o.Eps}
+	return mapEach(u, func(i int, x *Node) *Node {
+		p := s.Param(i)
+		if x.Rank() < 2 {
+			dir := adam.applyOne(s, i, x)
+			return Neg(Mul(adamLR, Add(dir, Mul(wd, p))))
+		}
+		buf := Add(Mul(mu, s.Slot("momentum_buffer", i, 0)), x)
+		s.SetSlot("momentum_buffer", i, buf)
+		d := buf
+		if o.Nesterov {
+			d = Add(x, Mul(mu, buf))
+		}
+		dims := x.Shape().Dimensions
+		rows, cols := dims[0], x.Shape().Size()/dims[0]
+		m := Reshape(d, rows, cols)
+		transposed := rows > cols
+		if transposed {
+			m = Transpose(m, 0, 1)
+		}
+		m = Div(m, Add(Sqrt(ReduceAllSum(Square(m))), s.Const(1e-7)))
+		ca, cb, cc := s.Const(3.4445), s.Const(-4.7750), s.Const(2.0315)
+		for k := 0; k < o.NSSteps; k++ {
+			a := Dot(m, Transpose(m, 0, 1))
+			b := Add(Mul(cb, a), Mul(cc, Dot(a, a)))
+			m = Add(Mul(ca, m), Dot(b, m))
+		}
+		if transposed {
+			m = Transpose(m, 0, 1)
+		}
+		scale := s.Const(math.Sqrt(math.Max(1, float64(cols)/float64(rows))))
+		update := Mul(Mul(s.LR, scale), Reshape(m, dims...))
+		return Neg(Add(update, Mul(Mul(s.LR, wd), p)))
+	})
+}
+
+// ScheduleFreeAdamW is schedule-free AdamW (Defazio et al. 2024, "The Road Less
+// Scheduled", Algorithm 1). It produces the final update itself. The parameter
+// holds y_t, the point where gradients are taken; the state keeps z_t, the
+// averaged iterate x_t (the point the paper evaluates) and v_t:
+//
+//	y_t = (1 − β₁)·z_t + β₁·x_t   (z_1 = x_1 = p_0)
+//	v_t = β₂·v_{t−1} + (1 − β₂)·g²
+//	γ_t = η·√(1 − β₂ᵗ)·min(1, t/warmup)
+//	z_{t+1} = z_t − γ_t·g/(√v_t + ε) − γ_t·λ·y_t
+//	c_{t+1} = γ_t² / Σ_{i≤t} γ_i²,   x_{t+1} = (1 − c_{t+1})·x_t + c_{t+1}·z_{t+1}
+//	p ← y_{t+1} = (1 − β₁)·z_{t+1} + β₁·x_{t+1}.
+type ScheduleFreeAdamW struct {
+	B1, B2, Eps, WeightDecay float64
+	Warmup                   int
+}
+
+// Slots implements Transform (z, x and v).
+func (ScheduleFreeAdamW) Slots() int { return 3 }
+
+// Apply implements Transform.
+func (o ScheduleFreeAdamW) Apply(s *Step, u []*Node) []*Node {
+	b1, b2, eps, wd := s.Const(o.B1), s.Const(o.B2), s.Const(o.Eps), s.Const(o.WeightDecay)
+	gamma := Mul(s.LR, Sqrt(OneMinus(Pow(b2, s.T))))
+	if o.Warmup > 0 {
+		gamma = Mul(gamma, Min(s.Const(1), Div(s.T, s.Const(float64(o.Warmup)))))
+	}
+	gamma2 := Square(gamma)
+	sum := Add(s.ScalarState("schedule_free_gamma2_sum", 0), gamma2)
+	s.SetScalarState("schedule_free_gamma2_sum", sum)
+	c := Div(gamma2, sum)
+	return mapEach(u, func(i int, g *Node) *Node {
+		y := s.Param(i)
+		z := Where(s.First, y, s.Slot("z", i, 0))
+		x := Where(s.First, y, s.Slot("x", i, 0))
+		v := Add(Mul(b2, s.Slot("exp_avg_sq", i, 0)), Mul(OneMinus(b2), Square(g)))
+		z = Sub(z, Add(Mul(gamma, Div(g, Add(Sqrt(v), eps))), Mul(Mul(gamma, wd), y)))
+		x = Add(Mul(OneMinus(c), x), Mul(c, z))
+		s.SetSlot("exp_avg_sq", i, v)
+		s.SetSlot("z", i, z)
+		s.SetSlot("x", i, x)
+		yNext := Add(Mul(OneMinus(b1), z), Mul(b1, x))
+		return Sub(yNext, y)
+	})
+}
+
+// Adafactor is Shazeer & Stern 2018 ("Adafactor: Adaptive Learning Rates with
+// Sublinear Memory Cost", Algorithms 4 and 5, without momentum), with relative
+// step sizes scaled by the parameter's RMS. It produces the final update itself.
+// For a parameter of rank ≥ 2 the second moment of the last two axes (n×m) is
+// kept factored as row and column sums (n + m numbers instead of n·m):
+//
+//	β̂_t = 1 − t^(−decay_rate),  ρ_t = min(η, 1/√t),  α_t = max(ε₂, RMS(p))·ρ_t
+//	matrices: R = β̂_t·R + (1 − β̂_t)·(g² + ε₁)·1,  C = β̂_t·C + (1 − β̂_t)·1ᵀ·(g² + ε₁),  V̂ = R·C/(1ᵀR)
+//	vectors:  V̂ = β̂_t·V̂ + (1 − β̂_t)·(g² + ε₁)
+//	U = g/√V̂,  Û = U / max(1, RMS(U)/d),  p ← p − α_t·Û.
+type Adafactor struct {
+	DecayRate, Eps1, Eps2, ClipThreshold float64
+}
+
+// Slots implements Transform: one buffer for vectors; matrices keep only their
+// row and column statistics (see MeasureStateBytes for the exact size).
+func (Adafactor) Slots() int { return 1 }
+
+// Apply implements Transform.
+func (o Adafactor) Apply(s *Step, u []*Node) []*Node {
+	beta := OneMinus(Pow(s.T, s.Const(-o.DecayRate)))
+	rho := Min(s.LR, Rsqrt(s.T))
+	eps1 := s.Const(o.Eps1)
+	rms := func(x *Node) *Node { return Sqrt(ReduceAllMean(Square(x))) }
+	return mapEach(u, func(i int, g *Node) *Node {
+		p := s.Param(i)
+		alpha := Mul(Max(s.Const(o.Eps2), rms(p)), rho)
+		g2 := Add(Square(g), eps1)
+		var vHat *Node
+		if g.Rank() >= 2 {
+			r := g.Rank()
+			dims := g.Shape().Dimensions
+			rowDims := append([]int(nil), dims[:r-1]...)
+			colDims := append(append([]int(nil), dims[:r-2]...), dims[r-1])
+			row := Add(Mul(beta, s.SlotWithShape("row", i, rowDims...)), Mul(OneMinus(beta), ReduceSum(g2, r-1)))
+			col := Add(Mul(beta, s.SlotWithShape("col", i, colDims...)), Mul(OneMinus(beta), ReduceSum(g2, r-2)))
+			s.SetSlotWithShape("row", i, row)
+			s.SetSlotWithShape("col", i, col)
+			vHat = Div(Mul(ExpandAxes(row, -1), ExpandAxes(col, -2)), ExpandAxes(ExpandAxes(ReduceSum(row, r-2), -1), -1))
+		} else {
+			vHat = Add(Mul(beta, s.Slot("v", i, 0)), Mul(OneMinus(beta), g2))
+			s.SetSlot("v", i, vHat)
+		}
+		upd := Div(g, Sqrt(vHat))
+		upd = Div(upd, Max(s.Const(1), Div(rms(upd), s.Const(o.ClipThreshold))))
+		return Neg(Mul(alpha, upd))
 	})
 }

@@ -7,7 +7,6 @@ import (
 	"sort"
 
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/palette"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -28,6 +27,10 @@ type Landscape struct {
 	// LogScale places contour levels on log(f − min f), for functions whose
 	// values span orders of magnitude over the window (Rosenbrock, Beale).
 	LogScale bool
+	// LinearLevels spaces the contour levels evenly in value instead of at
+	// quantiles of the window's values: flat regions then look flat (one wide
+	// band) rather than being split into bands of equal area.
+	LinearLevels bool
 	// Levels is the number of contour levels (default 14, at most 64).
 	Levels int
 	// Resolution is the number of grid points per side (default 160, at most 600).
@@ -201,6 +204,9 @@ func newScene(l Landscape, trajectories []Trajectory) (*scene, error) {
 		}
 	}
 	levels := quantileLevels(z, l.Levels)
+	if l.LinearLevels {
+		levels = linearLevels(z, l.Levels)
+	}
 	band := make([][]float64, n)
 	for r := range band {
 		band[r] = make([]float64, n)
@@ -212,7 +218,7 @@ func newScene(l Landscape, trajectories []Trajectory) (*scene, error) {
 			band[r][c] = float64(sort.SearchFloat64s(levels, v))
 		}
 	}
-	p := newPlot(l.Title, "x", "y")
+	p := newPlot("", "x", "y") // the title spans the figure: see titleArea
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = l.XMin, l.XMax, l.YMin, l.YMax
 	p.X.Padding, p.Y.Padding = 0, 0
 	heat := plotter.NewHeatMap(bandGrid{xs, ys, band}, ramp(len(levels)+1))
@@ -220,11 +226,9 @@ func newScene(l Landscape, trajectories []Trajectory) (*scene, error) {
 	heat.Rasterized = true
 	heat.NaN = color.White
 	p.Add(heat)
-	cont := plotter.NewContour(valueGrid{xs, ys, z}, levels, palette.Palette(nil))
-	cont.LineStyles = []draw.LineStyle{{Color: contourColor, Width: vg.Points(0.6)}}
-	p.Add(cont)
-	// The heat map's and contour's data ranges extend half a cell beyond the
-	// window; pin the axes to the window itself.
+	p.Add(&isolines{g: valueGrid{xs, ys, z}, levels: levels, style: draw.LineStyle{Color: contourColor, Width: vg.Points(0.6)}})
+	// The heat map's data range extends half a cell beyond the window; pin
+	// the axes to the window itself.
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = l.XMin, l.XMax, l.YMin, l.YMax
 
 	s := &scene{l: l, p: p, trajs: trajs, legend: newLegend()}
@@ -277,6 +281,27 @@ func quantileLevels(z [][]float64, n int) []float64 {
 	return levels
 }
 
+// linearLevels returns n levels evenly spaced strictly between the minimum
+// and maximum of the finite grid values.
+func linearLevels(z [][]float64, n int) []float64 {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, row := range z {
+		for _, v := range row {
+			if !math.IsNaN(v) {
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
+			}
+		}
+	}
+	if !(hi > lo) {
+		return []float64{lo}
+	}
+	levels := make([]float64, n)
+	for k := range levels {
+		levels[k] = lo + (hi-lo)*(float64(k)+0.5)/float64(n)
+	}
+	return levels
+}
+
 func (s *scene) inside(p [2]float64) bool {
 	return p[0] >= s.l.XMin && p[0] <= s.l.XMax && p[1] >= s.l.YMin && p[1] <= s.l.YMax
 }
@@ -308,7 +333,7 @@ func saddleGlyph() draw.GlyphStyle {
 // the data area's aspect ratio close to the window's (within 1:2.5) so that
 // the geometry is not distorted.
 func (s *scene) layout(c draw.Canvas) (plotArea, data, legendArea draw.Canvas) {
-	c = padCanvas(c)
+	c = titleArea(padCanvas(c), s.l.Title, false)
 	saved := s.p.Legend
 	s.p.Legend = newLegend()
 	defer func() { s.p.Legend = saved }()
@@ -336,6 +361,7 @@ func (s *scene) layout(c draw.Canvas) (plotArea, data, legendArea draw.Canvas) {
 
 // drawBackground draws the filled contours, axes and legend.
 func (s *scene) drawBackground(c draw.Canvas) {
+	titleArea(padCanvas(c), s.l.Title, true)
 	plotArea, _, legendArea := s.layout(c)
 	saved := s.p.Legend
 	s.p.Legend = newLegend()
@@ -415,7 +441,13 @@ func Contour(l Landscape, trajectories ...Trajectory) (*Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newFigure(DefaultWidth, 6, func(c draw.Canvas) error {
+	// The size follows the legend and the window's shape: about 5 inches of
+	// data width, the legend beside it, room for the title and axes.
+	aspect := math.Max(1/2.5, math.Min(2.5, (s.l.XMax-s.l.XMin)/(s.l.YMax-s.l.YMin)))
+	legendInches := float64(legendWidth(&s.legend, draw.Canvas{}) / vg.Inch)
+	width := math.Max(DefaultWidth, 5+1.1+legendInches)
+	height := math.Max(4, math.Min(7.5, 5/aspect+1.3))
+	return newFigure(width, height, func(c draw.Canvas) error {
 		s.drawBackground(c)
 		s.drawOverlay(c, -1, "")
 		return nil

@@ -44,7 +44,7 @@ func TestContour(t *testing.T) {
 		t.Fatal(err)
 	}
 	keep(t, "contour.png", data)
-	img := decodePNG(t, data, 768, 576)
+	img := decodePNG(t, data, px(fig.Width), px(fig.Height))
 	for i := range trajs[:2] {
 		if n := countColor(img, SeriesColor(i), 12); n < 200 {
 			t.Errorf("trajectory %d colour covers %d pixels, want a visible path", i, n)
@@ -78,7 +78,7 @@ func TestContourSaddle(t *testing.T) {
 		t.Fatal(err)
 	}
 	keep(t, "saddle.png", data)
-	decodePNG(t, data, 768, 576)
+	decodePNG(t, data, px(fig.Width), px(fig.Height))
 }
 
 func TestContourErrors(t *testing.T) {
@@ -144,8 +144,10 @@ func TestAnimate(t *testing.T) {
 		if n := countColor(composed, SeriesColor(i), 24); n < 50 {
 			t.Errorf("trajectory %d colour covers %d pixels of the last frame", i, n)
 		}
-		if n := countColor(g.Image[0], SeriesColor(i), 24); n > 40+countColor(g.Image[0], SeriesColor(i), 0)*0 && i == 0 && n > 400 {
-			t.Errorf("first frame already shows %d pixels of trajectory %d", n, i)
+		// The first frame shows only the start (the legend's swatches
+		// account for the few pixels in each colour).
+		if first, last := countColor(g.Image[0], SeriesColor(i), 24), countColor(composed, SeriesColor(i), 24); first*2 > last {
+			t.Errorf("trajectory %d: %d pixels in the first frame, %d in the last; the path should grow", i, first, last)
 		}
 	}
 	if len(data) > 1<<20 {
@@ -179,3 +181,6 @@ func TestFrameSteps(t *testing.T) {
 		t.Errorf("early frames should be denser: %v", got)
 	}
 }
+
+// px converts inches to pixels at DefaultDPI as the renderer rounds them.
+func px(inches float64) int { return int(inches*DefaultDPI + 0.5) }

@@ -170,7 +170,8 @@ func Heatmap(h HeatmapData) (*Figure, error) {
 	}
 	return newFigure(DefaultWidth, DefaultHeight, func(c draw.Canvas) error {
 		p, cb := build()
-		c = padCanvas(c)
+		c = titleArea(padCanvas(c), p.Title.Text, true)
+		p.Title.Text = ""
 		barW := vg.Inch * 1.1
 		main := draw.Crop(c, 0, -barW, 0, 0)
 		bar := draw.Crop(c, c.Max.X-c.Min.X-barW+vg.Points(12), 0, 0, 0)

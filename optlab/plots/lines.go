@@ -285,7 +285,7 @@ func Lines(ax Axes, series ...Series) (*Figure, error) {
 		drawWithLegend(c, p)
 		if len(divs) > 0 {
 			// Re-derive the data canvas the plot used and mark divergences on its top edge.
-			inner := padCanvas(c)
+			inner := titleArea(padCanvas(c), ax.Title, false)
 			leg := p.Legend
 			plotArea, _ := splitLegend(inner, &leg)
 			p.Legend = newLegend()

@@ -32,6 +32,7 @@ import (
 	"github.com/janpfeifer/gonb/gonbui"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
@@ -304,10 +305,35 @@ func splitLegend(c draw.Canvas, l *plot.Legend) (plotArea, legendArea draw.Canva
 	return plotArea, legendArea
 }
 
-// drawWithLegend draws p with its legend in a column to the right of the
-// plot, top-aligned with the data area.
+// titleArea writes title centred across the top of c when drawIt is set, and
+// returns the part of c below it. Titles span the whole figure (not just the
+// plot beside the legend); a title too wide for the figure is set smaller.
+func titleArea(c draw.Canvas, title string, drawIt bool) draw.Canvas {
+	if title == "" {
+		return c
+	}
+	sty := text.Style{
+		Color:   textColor,
+		Font:    font.From(font.Font{Typeface: "Liberation", Variant: "Sans"}, titleSize),
+		XAlign:  draw.XCenter,
+		YAlign:  draw.YTop,
+		Handler: plot.DefaultTextHandler,
+	}
+	for sty.Font.Size > vg.Points(8) && sty.Rectangle(title).Size().X > c.Max.X-c.Min.X {
+		sty.Font.Size -= vg.Points(1)
+	}
+	if drawIt {
+		c.FillText(sty, vg.Point{X: (c.Min.X + c.Max.X) / 2, Y: c.Max.Y}, title)
+	}
+	c.Max.Y -= sty.Rectangle(title).Size().Y + vg.Points(8)
+	return c
+}
+
+// drawWithLegend draws p with its title across the top, and its legend in a
+// column to the right of the plot, top-aligned with the data area.
 func drawWithLegend(c draw.Canvas, p *plot.Plot) {
-	c = padCanvas(c)
+	c = titleArea(padCanvas(c), p.Title.Text, true)
+	p.Title.Text = ""
 	leg := p.Legend
 	p.Legend = newLegend() // drawn outside, below
 	defer func() { p.Legend = leg }()

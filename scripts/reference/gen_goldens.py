@@ -54,6 +54,16 @@ PROBLEMS = [
 ]
 
 
+# Matrix-shaped quadratics (elementwise a, b), for rules that treat matrices
+# specially (Muon). Values are flattened row-major; "shape" gives the matrix.
+MATRIX_PROBLEMS = [
+    {"name": "mat3x2", "type": "quadratic", "shape": [3, 2], "a": [1.0, 2.0, 0.5, 3.0, 1.5, 0.8],
+     "b": [0.1, -0.2, 0.3, 0.0, -0.5, 0.25], "w0": [1.0, -0.5, 0.3, 0.8, -1.2, 0.4]},
+    {"name": "mat2x4", "type": "quadratic", "shape": [2, 4], "a": [0.7, 1.1, 2.0, 0.4, 1.6, 0.9, 1.3, 2.5],
+     "b": [0.0, 0.3, -0.1, 0.2, -0.4, 0.1, 0.0, 0.5], "w0": [0.9, -1.1, 0.5, 0.2, -0.3, 0.7, 1.4, -0.6]},
+]
+
+
 def objective_torch(problem, w):
     if problem["type"] == "quadratic":
         a = torch.tensor(problem["a"])
@@ -259,13 +269,14 @@ def schedule_cases():
 # ---- NumPy transcriptions of the papers' (or Keras's) equations. ----
 
 def np_run(problem, step_fn, steps):
-    w = np.array(problem["w0"], dtype=np.float64)
+    shape = problem.get("shape", [len(problem["w0"])])
+    w = np.array(problem["w0"], dtype=np.float64).reshape(shape)
     state = {}
-    traj = [w.tolist()]
+    traj = [w.ravel().tolist()]
     for t in range(1, steps + 1):
-        g = grad_numpy(problem, w)
+        g = grad_numpy(problem, w.ravel()).reshape(shape)
         w = step_fn(w, g, t, state)
-        traj.append(w.tolist())
+        traj.append(w.ravel().tolist())
     return traj
 
 
@@ -347,6 +358,38 @@ def keras_rmsprop(lr=0.001, rho=0.9, eps=1e-7, momentum=0.0, centered=False):
     return step
 
 
+def newton_schulz5(g, steps):
+    a, b, c = 3.4445, -4.7750, 2.0315
+    x = g / (np.linalg.norm(g) + 1e-7)
+    transposed = x.shape[0] > x.shape[1]
+    if transposed:
+        x = x.T
+    for _ in range(steps):
+        A = x @ x.T
+        B = b * A + c * A @ A
+        x = a * x + B @ x
+    return x.T if transposed else x
+
+
+def muon(lr, momentum=0.95, nesterov=True, ns_steps=5, wd=0.0, adam_lr=3e-4, b1=0.9, b2=0.999, eps=1e-8):
+    # Jordan et al. 2024 (modded-nanogpt's Muon); matrices in GoMLX's [fan_in, fan_out]
+    # layout, scaled by sqrt(max(1, fan_out/fan_in)); vectors use AdamW at adam_lr.
+    def step(w, g, t, s):
+        if w.ndim < 2:
+            m = b1 * s.get("m", np.zeros_like(w)) + (1 - b1) * g
+            v = b2 * s.get("v", np.zeros_like(w)) + (1 - b2) * g * g
+            s["m"], s["v"] = m, v
+            d = (m / (1 - b1 ** t)) / (np.sqrt(v) / math.sqrt(1 - b2 ** t) + eps)
+            return w - adam_lr * (d + wd * w)
+        buf = momentum * s.get("buf", np.zeros_like(w)) + g
+        s["buf"] = buf
+        d = g + momentum * buf if nesterov else buf
+        o = newton_schulz5(d, ns_steps)
+        scale = math.sqrt(max(1.0, w.shape[1] / w.shape[0]))
+        return w - lr * scale * o - lr * wd * w
+    return step
+
+
 NUMPY_CASES = [
     ("lion", {"lr": 0.01}, "Chen et al. 2023 Alg. 2", lion(0.01)),
     ("lion", {"lr": 0.003, "b1": 0.8, "b2": 0.95, "weight_decay": 0.5}, "Chen et al. 2023 Alg. 2", lion(0.003, 0.8, 0.95, 0.5)),
@@ -365,10 +408,71 @@ NUMPY_CASES = [
 ]
 
 
+def schedule_free_adamw(lr, b1=0.9, b2=0.999, eps=1e-8, wd=0.0, warmup=0):
+    # Defazio et al. 2024, Algorithm 1; the parameter holds y_t.
+    def step(y, g, t, s):
+        z = s.get("z", y.copy())
+        x = s.get("x", y.copy())
+        v = b2 * s.get("v", np.zeros_like(y)) + (1 - b2) * g * g
+        gamma = lr * math.sqrt(1 - b2 ** t) * (min(1.0, t / warmup) if warmup > 0 else 1.0)
+        s["sum"] = s.get("sum", 0.0) + gamma * gamma
+        z = z - gamma * g / (np.sqrt(v) + eps) - gamma * wd * y
+        c = gamma * gamma / s["sum"]
+        x = (1 - c) * x + c * z
+        s["z"], s["x"], s["v"] = z, x, v
+        return (1 - b1) * z + b1 * x
+    return step
+
+
+def adafactor(lr=0.01, decay_rate=0.8, eps1=1e-30, eps2=1e-3, d=1.0):
+    # Shazeer & Stern 2018, Algorithms 4 (matrices, factored) and 5 (vectors), no momentum.
+    def rms(x):
+        return math.sqrt(np.mean(x * x))
+
+    def step(w, g, t, s):
+        beta = 1 - t ** (-decay_rate)
+        rho = min(lr, 1 / math.sqrt(t))
+        alpha = max(eps2, rms(w)) * rho
+        g2 = g * g + eps1
+        if w.ndim >= 2:
+            R = beta * s.get("R", np.zeros(w.shape[0])) + (1 - beta) * g2.sum(axis=1)
+            C = beta * s.get("C", np.zeros(w.shape[1])) + (1 - beta) * g2.sum(axis=0)
+            s["R"], s["C"] = R, C
+            v = np.outer(R, C) / R.sum()
+        else:
+            v = beta * s.get("V", np.zeros_like(w)) + (1 - beta) * g2
+            s["V"] = v
+        U = g / np.sqrt(v)
+        U = U / max(1.0, rms(U) / d)
+        return w - alpha * U
+    return step
+
+
+MUON_CASES = [
+    ("muon", {"lr": 0.02}, "Jordan et al. 2024 (Muon, modded-nanogpt)", muon(0.02)),
+    ("muon", {"lr": 0.05, "momentum": 0.9, "nesterov": False, "ns_steps": 3, "weight_decay": 0.1, "adam_lr": 0.01},
+     "Jordan et al. 2024 (Muon, modded-nanogpt)", muon(0.05, 0.9, False, 3, 0.1, 0.01)),
+]
+
+
+ADAFACTOR_CASES = [
+    ("adafactor", {}, "Shazeer & Stern 2018 Alg. 4/5", adafactor()),
+    ("adafactor", {"lr": 0.1, "decay_rate": 0.5, "eps2": 0.01, "clip_threshold": 0.5},
+     "Shazeer & Stern 2018 Alg. 4/5", adafactor(0.1, 0.5, 1e-30, 0.01, 0.5)),
+]
+
+SCHEDULE_FREE_CASES = [
+    ("schedule_free_adamw", {"lr": 0.05}, "Defazio et al. 2024 Alg. 1", schedule_free_adamw(0.05)),
+    ("schedule_free_adamw", {"lr": 0.1, "b1": 0.8, "b2": 0.99, "eps": 1e-6, "weight_decay": 0.05, "warmup": 10},
+     "Defazio et al. 2024 Alg. 1", schedule_free_adamw(0.1, 0.8, 0.99, 1e-6, 0.05, 10)),
+]
+
+
 def numpy_cases():
     cases = []
-    for name, kw, ref, step in NUMPY_CASES:
-        for problem in PROBLEMS:
+    for name, kw, ref, step in NUMPY_CASES + MUON_CASES + ADAFACTOR_CASES + SCHEDULE_FREE_CASES:
+        problems = PROBLEMS + (MATRIX_PROBLEMS if name in ("muon", "adafactor") else [])
+        for problem in problems:
             # Step functions keep their state in the dict np_run passes, so each run starts fresh.
             traj = np_run(problem, step, STEPS)
             if not all(math.isfinite(x) for row in traj for x in row):
