@@ -17,6 +17,7 @@
 #   OPTLAB_IMAGE         tag for the built image (default localhost/optlab-notebooks:smoke)
 #   OPTLAB_CACHE         cache folder for the debootstrap tarball (default ~/.cache/optlab)
 #   OPTLAB_SKIP_BUILD=1  test an image built before
+#   OPTLAB_NO_CACHE=1    build without the engine's layer cache (a cold build)
 #   OPTLAB_KEEP=1        leave the container and volume behind for inspection
 #   OPTLAB_RMI=1         also remove the built image at the end
 # Nothing reads stdin.
@@ -91,7 +92,7 @@ if [[ ${OPTLAB_SKIP_BUILD:-0} != 1 ]]; then
 		log "base image: importing the cached debootstrap tarball"
 		ENGINE=$engine "$here/base-image.sh" "localhost/$base"
 		base=localhost/$base
-	elif timeout 90 $engine pull -q "docker.io/library/$base" >/dev/null 2>&1; then
+	elif timeout 90 "$engine" pull -q "docker.io/library/$base" >/dev/null 2>&1; then
 		base=docker.io/library/$base
 		log "base image $base: pulled"
 	elif [[ $base == debian:bookworm-slim ]]; then
@@ -122,21 +123,25 @@ if [[ ${OPTLAB_SKIP_BUILD:-0} != 1 ]]; then
 	((${#certs[@]} == 0)) || cp "${certs[@]}" "$ctx/docker/certs/"
 	fmt=()
 	[[ $engine == podman ]] && fmt=(--format docker) # keeps HEALTHCHECK
-	log "building $image from $base (log: $cache/build.log)"
+	[[ ${OPTLAB_NO_CACHE:-0} == 1 ]] && fmt+=(--no-cache)
 	mkdir -p "$cache"
+	buildlog=$cache/build-$(date -u +%Y%m%dT%H%M%S)-$$.log
+	log "building $image from $base (log: $buildlog)"
 	t=$SECONDS
 	if ! $engine build "${fmt[@]}" -f "$ctx/docker/Dockerfile" -t "$image" \
-		--build-arg BASE_IMAGE="$base" "$ctx" >"$cache/build.log" 2>&1; then
-		tail -n 60 "$cache/build.log"
-		die "image build failed (full log: $cache/build.log)"
+		--build-arg BASE_IMAGE="$base" "$ctx" >"$buildlog" 2>&1; then
+		tail -n 60 "$buildlog"
+		die "image build failed (full log: $buildlog)"
 	fi
 	# Which steps ran and which came from the layer cache (podman's log format).
 	awk '/^(\[[0-9]+\/[0-9]+\] )?STEP [0-9]+\/[0-9]+: / { if (step != "") print (cached ? "    cached " : "    ran    ") substr(step, 1, 100); step = $0; cached = 0 }
 		/^--> Using cache/ { cached = 1 }
-		END { if (step != "") print (cached ? "    cached " : "    ran    ") substr(step, 1, 100) }' "$cache/build.log" | grep -v 'STEP [0-9]*/[0-9]*: \(ARG\|ENV\|USER\|WORKDIR\|EXPOSE\|FROM\)' || true
+		END { if (step != "") print (cached ? "    cached " : "    ran    ") substr(step, 1, 100) }' "$buildlog" | grep -v 'STEP [0-9]*/[0-9]*: \(ARG\|ENV\|USER\|WORKDIR\|EXPOSE\|FROM\)' || true
 	log "built $image in $((SECONDS - t)) s ($($engine image inspect -f '{{.Size}}' "$image" | awk '{printf "%.2f GB", $1/1e9}'))"
 	rm -rf "$ctx"
 	trap - EXIT
+	# Keep the five newest build logs.
+	find "$cache" -maxdepth 1 -name 'build-*.log' -printf '%T@ %p\n' | sort -rn | tail -n +6 | cut -d' ' -f2- | xargs -r rm -f
 fi
 have_image "$image" || die "image $image not found"
 
@@ -218,6 +223,7 @@ c=$(code -H "Authorization: token $token" "$base_url/api/contents")
 log "auth: 403 without or with a wrong token, 200 with it"
 
 # Nobody in the container is root.
+# shellcheck disable=SC2016 # expanded inside the container
 uids=$($engine exec "$name" sh -c 'for f in /proc/[0-9]*/status; do awk "/^Uid:/{print \$2}" "$f" 2>/dev/null; done' | sort -u | tr '\n' ' ')
 [[ -n $uids && ! " $uids " =~ " 0 " ]] || die "processes in the container run as uid(s) $uids"
 log "container processes run as uid $uids(not root)"

@@ -12,6 +12,7 @@ set -euo pipefail
 }
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# shellcheck disable=SC2016 # Python source, with Go's ${GONB_DIR} for GoNB
 nb_py='
 import sys, nbformat as nbf
 setup = """!*go get github.com/gomlx/gomlx@v0.26.0 github.com/janpfeifer/gonb@v0.11.1

@@ -1,6 +1,7 @@
 package optlab
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -103,6 +104,37 @@ func TestBenchUpdateRejectsBadInput(t *testing.T) {
 	} {
 		if _, err := BenchUpdate(b, c.spec, c.params, c.steps); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("BenchUpdate(%q, %d, %d): error %v, want one containing %q", c.spec, c.params, c.steps, err, c.want)
+		}
+	}
+}
+
+// BenchmarkTrain measures training steps (Adam) of the walkthrough's two
+// models at batch 32 and 256 on the backend named by $GOMLX_BACKEND (default:
+// the pure-Go backend), through the same loop as Train. ns/op is the time of
+// one step; samples/s is the throughput. The reference figures come from
+// scripts/bench/torch_mlp.py, and scripts/bench/compare.py prints the ratios.
+func BenchmarkTrain(b *testing.B) {
+	backend, err := NewBackend("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := models.LoadMNIST("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, model := range []string{"mlp-small", "mlp-bn"} {
+		for _, batch := range []int{32, 256} {
+			b.Run(fmt.Sprintf("%s/batch=%d", model, batch), func(b *testing.B) {
+				steps := min(b.N, m.Train.Len()/batch)
+				epochs := (b.N + steps - 1) / steps
+				r, err := BenchTraining(backend, m.Train, model, "adam", batch, steps, epochs, 1, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(r.Seconds/float64(r.Steps)*1e9, "ns/op")
+				b.ReportMetric(r.SamplesPerSec, "samples/s")
+				b.ReportMetric(float64(r.Steps*batch)/r.CPUSeconds, "samples/cpu-s")
+			})
 		}
 	}
 }

@@ -250,7 +250,7 @@ func (r *LandscapeResult) Table() *plots.Table {
 	if len(r.Function.Minima) == 0 {
 		target = fmt.Sprintf("steps to escape (f ≤ %.3g)", r.Target)
 	}
-	t := plots.NewTable(fmt.Sprintf("%s from (%g, %g), %d steps", r.Function.Name, r.Start[0], r.Start[1], r.Steps),
+	t := plots.NewTable(fmt.Sprintf("%s from (%.4g, %.4g), %d steps", r.Function.Name, r.Start[0], r.Start[1], r.Steps),
 		"optimizer", "final x", "final y", "loss", "dist. to min", target, "note")
 	for _, run := range r.Runs {
 		steps := "-"

@@ -198,7 +198,7 @@ func CurvesFigure(hs []*History) (*plots.Figure, error) {
 	if len(hs) > 0 && hs[0].ValSplit != "" {
 		valName = hs[0].ValSplit
 	}
-	panel := func(title, ylabel string, trainM, valM Metric) (*plots.Figure, error) {
+	panel := func(title, ylabel string, trainM, valM Metric, legend bool) (*plots.Figure, error) {
 		var ss []plots.Series
 		for _, s := range CurveSeries(hs, trainM) {
 			s.Name += " train"
@@ -209,13 +209,13 @@ func CurvesFigure(hs []*History) (*plots.Figure, error) {
 			s.Dashed = true
 			ss = append(ss, s)
 		}
-		return plots.Lines(plots.Axes{Title: title, XLabel: "epoch", YLabel: ylabel, Markers: true}, ss...)
+		return plots.Lines(plots.Axes{Title: title, XLabel: "epoch", YLabel: ylabel, Markers: true, HideLegend: !legend}, ss...)
 	}
-	loss, err := panel("Loss", "cross-entropy loss", MetricLoss, MetricValLoss)
+	loss, err := panel("Loss", "cross-entropy loss", MetricLoss, MetricValLoss, false)
 	if err != nil {
 		return nil, err
 	}
-	acc, err := panel("Accuracy", "accuracy (fraction correct)", MetricAccuracy, MetricValAccuracy)
+	acc, err := panel("Accuracy", "accuracy (fraction correct)", MetricAccuracy, MetricValAccuracy, true)
 	if err != nil {
 		return nil, err
 	}

@@ -126,10 +126,8 @@ func Trace(backend backends.Backend, opt *optimizers.Optimizer, f Objective, w0 
 			return nil, fmt.Errorf("trace: %w", err)
 		}
 		if i := firstNonFinite(w); i >= 0 {
-			tr.Loss = tr.Loss[:len(tr.Loss)-1]
-			if err := finishLoss(tr, evalExec); err != nil {
-				return nil, err
-			}
+			// The loss just returned is f at the last finite parameters, so
+			// Params and Loss stay aligned without that step.
 			return tr, fmt.Errorf("trace %s: diverged at step %d: w[%d] = %g", opt, k, i, w[i])
 		}
 		tr.Params = append(tr.Params, w)

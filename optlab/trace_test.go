@@ -110,8 +110,11 @@ func TestTraceErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "diverged at step") {
 		t.Fatalf("diverging run: err = %v", err)
 	}
-	if tr == nil || tr.Steps() < 100 || firstNonFinite(tr.Final()) >= 0 {
+	if tr == nil || tr.Steps() < 100 || firstNonFinite(tr.Final()) >= 0 || len(tr.Loss) != len(tr.Params) {
 		t.Fatalf("diverging run should keep the finite prefix, got %v steps", tr.Steps())
+	}
+	if last := tr.Loss[len(tr.Loss)-1]; last != q.Value(tr.Final()) {
+		t.Errorf("last loss %g, f(last w) = %g", last, q.Value(tr.Final()))
 	}
 	for _, bad := range []Quadratic{
 		{A: []float64{1, 2}, B: []float64{0}, W0: []float64{1, 1}},

@@ -70,8 +70,9 @@ install_jupyter() {
 	fi
 	local sudo=()
 	if [[ $(id -u) != 0 ]]; then
-		command -v sudo >/dev/null && sudo -n true 2>/dev/null ||
+		if ! command -v sudo >/dev/null || ! sudo -n true 2>/dev/null; then
 			die "Jupyter is missing and installing it needs root: sudo apt-get install -y --no-install-recommends ${JUPYTER_PACKAGES[*]}"
+		fi
 		sudo=(sudo -n)
 	fi
 	log "jupyter: apt-get install ${JUPYTER_PACKAGES[*]}"
@@ -88,7 +89,7 @@ install_goimports() {
 		return
 	fi
 	log "goimports: go install golang.org/x/tools/cmd/goimports@$GOIMPORTS_VERSION"
-	GOFLAGS= go install "golang.org/x/tools/cmd/goimports@$GOIMPORTS_VERSION" </dev/null
+	GOFLAGS='' go install "golang.org/x/tools/cmd/goimports@$GOIMPORTS_VERSION" </dev/null
 }
 
 install_gonb() {
@@ -292,7 +293,8 @@ cmd_execute() {
 	notebook_list "$@"
 	nbs=("${NBS[@]}")
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/optlab-execute.XXXXXX")
-	trap 'rm -rf "$tmp"' EXIT
+	EXECUTE_TMP=$tmp
+	trap 'rm -rf "$EXECUTE_TMP"' EXIT
 	log "execute: ${#nbs[@]} notebook(s), full mode, GOMLX_BACKEND=$GOMLX_BACKEND"
 	for nb in "${nbs[@]}"; do
 		t0=$SECONDS

@@ -277,8 +277,10 @@ func IllConditioned(kappa, angleDeg float64) (TestFunction, error) {
 	if kappa != 20 || angleDeg != 0 {
 		name = fmt.Sprintf("ill-conditioned(kappa=%g,angle=%g)", kappa, angleDeg)
 	}
-	// The window spans the valley: ±5 along u, ±5/√κ·2 across it, rotated.
-	half := 5.0
+	// The window holds the rectangle |u| ≤ 5, |v| ≤ 3 (the valley and its
+	// walls) after rotation.
+	hx := 5*math.Abs(c) + 3*math.Abs(s)
+	hy := 5*math.Abs(s) + 3*math.Abs(c)
 	return TestFunction{
 		Name:    name,
 		Formula: fmt.Sprintf("0.5 (u^2 + %g v^2), (u, v) = (x, y) rotated by %g degrees", kappa, angleDeg),
@@ -300,9 +302,10 @@ func IllConditioned(kappa, angleDeg float64) (TestFunction, error) {
 		},
 		Minima:   [][2]float64{{0, 0}},
 		MinValue: 0,
-		Domain:   Domain{-half, half, -half * 0.6, half * 0.6},
-		// A point where both the flat and the steep direction have work to do.
-		Start: [2]float64{-4.5*c - 1.5*(-s)*1, -4.5*s + 1.5*c},
+		Domain:   Domain{-hx, hx, -hy, hy},
+		// (u, v) = (−4.5, 1.5): both the flat and the steep direction have
+		// work to do. x = c·u − s·v, y = s·u + c·v.
+		Start: [2]float64{-4.5*c - 1.5*s, -4.5*s + 1.5*c},
 	}, nil
 }
 

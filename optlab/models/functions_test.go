@@ -54,7 +54,7 @@ func newBackend(t *testing.T) backends.Backend {
 func TestFunctionsMinima(t *testing.T) {
 	backend := newBackend(t)
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, tf := range append(Functions(), mustIll(t, 100, 30)) {
+	for _, tf := range append(Functions(), mustIll(t, 100, 30), mustIll(t, 5, 90), mustIll(t, 50, -135)) {
 		t.Run(tf.Name, func(t *testing.T) {
 			vg := valueAndGrad(t, backend, tf)
 			bounded := len(tf.Minima) > 0
@@ -156,6 +156,12 @@ func TestIllConditionedCurvature(t *testing.T) {
 		}
 		if got := along(-math.Sin(th), math.Cos(th)); math.Abs(got-tc.kappa) > 1e-9*tc.kappa {
 			t.Errorf("kappa=%g angle=%g: curvature across the valley %g, want %g", tc.kappa, tc.angle, got, tc.kappa)
+		}
+		// The start point is (u, v) = (−4.5, 1.5) in the valley's axes.
+		u := math.Cos(th)*f.Start[0] + math.Sin(th)*f.Start[1]
+		v := -math.Sin(th)*f.Start[0] + math.Cos(th)*f.Start[1]
+		if math.Abs(u+4.5) > 1e-12 || math.Abs(v-1.5) > 1e-12 {
+			t.Errorf("kappa=%g angle=%g: start %v is (u, v) = (%g, %g), want (-4.5, 1.5)", tc.kappa, tc.angle, f.Start, u, v)
 		}
 	}
 }

@@ -266,11 +266,16 @@ func andNode(a, b *Node) *Node {
 	return LogicalAnd(a, b)
 }
 
-// Clear deletes the optimizer's state (every variable under StateScope). It
-// implements GoMLX's optimizers.Interface.
+// Clear deletes the optimizer's state (every variable under StateScope) and
+// GoMLX's learning-rate variable, so that the next update starts afresh from
+// this optimizer's own learning rate. The global step is kept. It implements
+// GoMLX's optimizers.Interface.
 func (o *Optimizer) Clear(ctx *context.Context) error {
 	if err := ctx.InAbsPath(StateScope).DeleteVariablesInScope(); err != nil {
 		return fmt.Errorf("optimizer %s: clearing state: %w", o.name, err)
+	}
+	if err := ctx.DeleteVariable(ctx.In(gomlxopt.Scope).Scope(), gomlxopt.ParamLearningRate); err != nil {
+		return fmt.Errorf("optimizer %s: clearing the learning rate: %w", o.name, err)
 	}
 	return nil
 }

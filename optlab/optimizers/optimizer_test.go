@@ -98,6 +98,9 @@ func TestTrainer(t *testing.T) {
 			if got := MeasureStateBytes(ctx); got != 0 {
 				t.Errorf("after Clear: %d bytes of state", got)
 			}
+			if lr, ok := BaseLearningRate(ctx); ok {
+				t.Errorf("after Clear: learning rate %g still set", lr)
+			}
 		})
 	}
 }
@@ -452,5 +455,81 @@ func TestAccumulateGradients(t *testing.T) {
 	}
 	if !(last < 1e-3*first) {
 		t.Errorf("loss went from %g to %g", first, last)
+	}
+}
+
+// TestClipByGlobalNormAcrossVariables checks that clip_norm rescales the
+// gradients of all variables together, as torch.nn.utils.clip_grad_norm_ does.
+func TestClipByGlobalNormAcrossVariables(t *testing.T) {
+	backend := testBackend(t)
+	for _, tc := range []struct {
+		spec   string
+		da, db float64 // expected displacement of a and b
+	}{
+		// Gradients (3) and (4): global norm 5.
+		{"sgd(lr=1,clip_norm=1)", 3 / (5 + 1e-6), 4 / (5 + 1e-6)},
+		{"sgd(lr=1,clip_norm=10)", 3, 4},
+		{"sgd(lr=1,clip_value=3.5)", 3, 3.5},
+	} {
+		ctx := context.New()
+		a := ctx.VariableWithValue("a", []float64{0})
+		b := ctx.In("layer").VariableWithValue("b", []float64{0})
+		opt := MustParse(tc.spec)
+		exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, g *Graph) {
+			loss := Add(MulScalar(ReduceAllSum(a.ValueGraph(g)), 3.0), MulScalar(ReduceAllSum(b.ValueGraph(g)), 4.0))
+			opt.UpdateGraph(ctx, g, loss)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec.MustExec()
+		ga := -tensors.MustCopyFlatData[float64](a.MustValue())[0]
+		gb := -tensors.MustCopyFlatData[float64](b.MustValue())[0]
+		if math.Abs(ga-tc.da) > 1e-15 || math.Abs(gb-tc.db) > 1e-15 {
+			t.Errorf("%s: moved (%.17g, %.17g), want (%.17g, %.17g)", tc.spec, ga, gb, tc.da, tc.db)
+		}
+	}
+}
+
+// TestMixedRankState trains a linear model with a [3,1] kernel and a bias, and
+// checks the state each rule keeps per kind of parameter (Muon and Adafactor
+// treat matrices differently from vectors).
+func TestMixedRankState(t *testing.T) {
+	backend := testBackend(t)
+	model := func(ctx *context.Context, _ any, inputs []*Node) []*Node {
+		g := inputs[0].Graph()
+		w := ctx.WithInitializer(initializers.Zero).VariableWithShape("w", shapes.Make(dtypes.Float32, 3, 1))
+		b := ctx.WithInitializer(initializers.Zero).VariableWithShape("b", shapes.Make(dtypes.Float32, 1))
+		return []*Node{Add(Dot(inputs[0], w.ValueGraph(g)), ExpandAxes(b.ValueGraph(g), 0))}
+	}
+	x := tensors.FromValue([][]float32{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 1, 1}, {1, -1, 0}})
+	y := tensors.FromValue([][]float32{{1.5}, {-1.5}, {1}, {1.5}, {3.5}})
+	for _, tc := range []struct {
+		spec  string
+		bytes int64 // float32 state + the int64 step counter + scalar state
+	}{
+		{"muon(lr=0.05,adam_lr=0.05,schedule=cosine(steps=300))", (3+2*1)*4 + 8}, // kernel: momentum; bias: AdamW's m and v
+		{"adafactor(lr=0.1)", (3+1+1)*4 + 8},                                     // kernel: 3 row + 1 column sums; bias: v
+		{"schedule_free_adamw(lr=0.05)", 3*(3+1)*4 + 8 + 4},                      // z, x, v for each + Σγ²
+	} {
+		ctx := context.New()
+		trainer := train.NewTrainer(backend, ctx, model, losses.MeanSquaredError, MustParse(tc.spec), nil, nil)
+		var first, last float32
+		for k := 0; k < 300; k++ {
+			m, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y})
+			if err != nil {
+				t.Fatalf("%s step %d: %v", tc.spec, k, err)
+			}
+			if k == 0 {
+				first = tensors.ToScalar[float32](m[0])
+			}
+			last = tensors.ToScalar[float32](m[0])
+		}
+		if !(last < 0.05*first) {
+			t.Errorf("%s: loss went from %g to %g", tc.spec, first, last)
+		}
+		if got := MeasureStateBytes(ctx); got != tc.bytes {
+			t.Errorf("%s: MeasureStateBytes = %d, want %d", tc.spec, got, tc.bytes)
+		}
 	}
 }

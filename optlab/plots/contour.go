@@ -302,6 +302,94 @@ func linearLevels(z [][]float64, n int) []float64 {
 	return levels
 }
 
+// clipPath clips a path to the window in data coordinates and returns the
+// visible pieces. Segments with both ends more than 100 window sizes away are
+// dropped: a diverging run's iterates (1e80 and beyond) would otherwise lose
+// all precision in the clipping arithmetic and draw stray lines; with one end
+// near the window, the crossing point is computed accurately.
+func (s *scene) clipPath(pts [][2]float64) [][][2]float64 {
+	w, h := s.l.XMax-s.l.XMin, s.l.YMax-s.l.YMin
+	near := func(p [2]float64) bool {
+		return p[0] > s.l.XMin-100*w && p[0] < s.l.XMax+100*w && p[1] > s.l.YMin-100*h && p[1] < s.l.YMax+100*h
+	}
+	var out [][][2]float64
+	var cur [][2]float64
+	flush := func() {
+		if len(cur) >= 2 {
+			out = append(out, cur)
+		}
+		cur = nil
+	}
+	if len(pts) == 1 && s.inside(pts[0]) {
+		return [][][2]float64{{pts[0], pts[0]}}
+	}
+	for j := 1; j < len(pts); j++ {
+		a, b := pts[j-1], pts[j]
+		if !near(a) && !near(b) {
+			flush()
+			continue
+		}
+		var ca, cb [2]float64
+		var ok bool
+		if near(a) {
+			ca, cb, ok = clipSegment(a, b, s.l.XMin, s.l.XMax, s.l.YMin, s.l.YMax)
+		} else {
+			// Measure from the near end: a + t·(b − a) with a far away
+			// cancels catastrophically.
+			cb, ca, ok = clipSegment(b, a, s.l.XMin, s.l.XMax, s.l.YMin, s.l.YMax)
+		}
+		if !ok {
+			flush()
+			continue
+		}
+		if len(cur) == 0 || cur[len(cur)-1] != ca {
+			flush()
+			cur = append(cur, ca)
+		}
+		cur = append(cur, cb)
+		if cb != b {
+			flush()
+		}
+	}
+	flush()
+	return out
+}
+
+// clipSegment clips segment ab to the rectangle (Liang–Barsky).
+func clipSegment(a, b [2]float64, xmin, xmax, ymin, ymax float64) (ca, cb [2]float64, ok bool) {
+	t0, t1 := 0.0, 1.0
+	dx, dy := b[0]-a[0], b[1]-a[1]
+	for _, e := range [4][2]float64{{-dx, a[0] - xmin}, {dx, xmax - a[0]}, {-dy, a[1] - ymin}, {dy, ymax - a[1]}} {
+		p, q := e[0], e[1]
+		if p == 0 {
+			if q < 0 {
+				return ca, cb, false
+			}
+			continue
+		}
+		r := q / p
+		if p < 0 {
+			if r > t1 {
+				return ca, cb, false
+			}
+			t0 = math.Max(t0, r)
+		} else {
+			if r < t0 {
+				return ca, cb, false
+			}
+			t1 = math.Min(t1, r)
+		}
+	}
+	ca, cb = a, b
+	if t0 > 0 {
+		ca = [2]float64{a[0] + t0*dx, a[1] + t0*dy}
+	}
+	if t1 < 1 {
+		cb = [2]float64{a[0] + t1*dx, a[1] + t1*dy}
+	}
+	return ca, cb, true
+}
+
 func (s *scene) inside(p [2]float64) bool {
 	return p[0] >= s.l.XMin && p[0] <= s.l.XMax && p[1] >= s.l.YMin && p[1] <= s.l.YMax
 }
@@ -387,16 +475,20 @@ func (s *scene) drawOverlay(c draw.Canvas, step int, caption string) {
 		if step >= 0 && step < last {
 			last = step
 		}
-		pts := make([]vg.Point, last+1)
-		for j := 0; j <= last; j++ {
-			pts[j] = toPt(t.pts[j])
+		var lines [][]vg.Point
+		for _, poly := range s.clipPath(t.pts[:last+1]) {
+			line := make([]vg.Point, len(poly))
+			for j, p := range poly {
+				line[j] = toPt(p)
+			}
+			lines = append(lines, line)
 		}
-		data.StrokeLines(trajStyle(i, len(s.trajs)), data.ClipLinesXY(pts)...)
+		data.StrokeLines(trajStyle(i, len(s.trajs)), lines...)
 		if len(t.pts) <= 80 {
 			dot := draw.GlyphStyle{Color: SeriesColor(i), Radius: vg.Points(1.8), Shape: draw.CircleGlyph{}}
 			for j := 1; j < last; j++ {
 				if s.inside(t.pts[j]) {
-					data.DrawGlyph(dot, pts[j])
+					data.DrawGlyph(dot, toPt(t.pts[j]))
 				}
 			}
 		}

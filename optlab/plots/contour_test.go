@@ -184,3 +184,33 @@ func TestFrameSteps(t *testing.T) {
 
 // px converts inches to pixels at DefaultDPI as the renderer rounds them.
 func px(inches float64) int { return int(inches*DefaultDPI + 0.5) }
+
+// TestClipPath: paths are cut at the window's edge, and segments between
+// astronomically distant iterates (a diverged run) are not drawn at all.
+func TestClipPath(t *testing.T) {
+	s, err := newScene(Landscape{F: rosenbrock, XMin: -1, XMax: 1, YMin: -1, YMax: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts := [][2]float64{{0, 0}, {0.5, 0}, {2, 0}, {3e81, -5e81}, {-3e81, 5e81}, {0.5, 0.5}, {0, 0.5}}
+	got := s.clipPath(pts)
+	want := [][][2]float64{{{0, 0}, {0.5, 0}, {1, 0}}, {{0.2, 1}, {0.5, 0.5}, {0, 0.5}}}
+	if len(got) != len(want) {
+		t.Fatalf("clipPath = %v, want %v", got, want)
+	}
+	for i := range want {
+		if len(got[i]) != len(want[i]) {
+			t.Fatalf("piece %d = %v, want %v", i, got[i], want[i])
+		}
+		for j := range want[i] {
+			if math.Hypot(got[i][j][0]-want[i][j][0], got[i][j][1]-want[i][j][1]) > 1e-12 {
+				t.Errorf("piece %d point %d = %v, want %v", i, j, got[i][j], want[i][j])
+			}
+		}
+	}
+	// A segment entering from far away is cut at the edge, precisely.
+	got = s.clipPath([][2]float64{{-1e40, 0}, {0, 0}})
+	if len(got) != 1 || math.Abs(got[0][0][0]+1) > 1e-9 || got[0][1] != [2]float64{0, 0} {
+		t.Errorf("far entry: %v", got)
+	}
+}

@@ -39,6 +39,9 @@ type Axes struct {
 	Markers bool
 	// YMin and YMax fix the Y range when YMin < YMax; otherwise it fits the data.
 	YMin, YMax float64
+	// HideLegend leaves the legend out, giving the plot the full width (for
+	// all but one of several panels that share their series).
+	HideLegend bool
 }
 
 // MeanBand summarises several runs of the same configuration (one slice of Y
@@ -281,6 +284,9 @@ func Lines(ax Axes, series ...Series) (*Figure, error) {
 		}
 		if len(divs) > 0 {
 			p.Legend.Add("diverged", divergenceThumb{})
+		}
+		if ax.HideLegend {
+			p.Legend = newLegend()
 		}
 		drawWithLegend(c, p)
 		if len(divs) > 0 {

@@ -309,6 +309,12 @@ func splitLegend(c draw.Canvas, l *plot.Legend) (plotArea, legendArea draw.Canva
 // returns the part of c below it. Titles span the whole figure (not just the
 // plot beside the legend); a title too wide for the figure is set smaller.
 func titleArea(c draw.Canvas, title string, drawIt bool) draw.Canvas {
+	return titleAreaOver(c, c, title, drawIt)
+}
+
+// titleAreaOver is titleArea with the title centred over the horizontal span
+// of over (the plot beside a legend) when it fits there.
+func titleAreaOver(c, over draw.Canvas, title string, drawIt bool) draw.Canvas {
 	if title == "" {
 		return c
 	}
@@ -323,7 +329,11 @@ func titleArea(c draw.Canvas, title string, drawIt bool) draw.Canvas {
 		sty.Font.Size -= vg.Points(1)
 	}
 	if drawIt {
-		c.FillText(sty, vg.Point{X: (c.Min.X + c.Max.X) / 2, Y: c.Max.Y}, title)
+		x := (c.Min.X + c.Max.X) / 2
+		if sty.Rectangle(title).Size().X <= over.Max.X-over.Min.X {
+			x = (over.Min.X + over.Max.X) / 2
+		}
+		c.FillText(sty, vg.Point{X: x, Y: c.Max.Y}, title)
 	}
 	c.Max.Y -= sty.Rectangle(title).Size().Y + vg.Points(8)
 	return c
@@ -332,7 +342,9 @@ func titleArea(c draw.Canvas, title string, drawIt bool) draw.Canvas {
 // drawWithLegend draws p with its title across the top, and its legend in a
 // column to the right of the plot, top-aligned with the data area.
 func drawWithLegend(c draw.Canvas, p *plot.Plot) {
-	c = titleArea(padCanvas(c), p.Title.Text, true)
+	c = padCanvas(c)
+	beside, _ := splitLegend(c, &p.Legend)
+	c = titleAreaOver(c, beside, p.Title.Text, true)
 	p.Title.Text = ""
 	leg := p.Legend
 	p.Legend = newLegend() // drawn outside, below

@@ -284,3 +284,20 @@ func composeGIF(g *gif.GIF) *image.RGBA {
 	}
 	return out
 }
+
+func TestLinesHideLegend(t *testing.T) {
+	s := Series{Name: "adam-series", X: []float64{1, 2, 3}, Y: []float64{3, 1, 2}}
+	for _, hide := range []bool{false, true} {
+		fig, err := Lines(Axes{Title: "t", HideLegend: hide}, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svg, err := fig.SVG()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bytes.Contains(svg, []byte("adam-series")); got == hide {
+			t.Errorf("HideLegend=%v: legend entry present=%v", hide, got)
+		}
+	}
+}
