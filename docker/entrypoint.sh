@@ -13,6 +13,13 @@ if [[ $(id -u) == 0 ]]; then
 fi
 
 token=${JUPYTER_TOKEN:-${OPTLAB_JUPYTER_TOKEN:-}}
+# shellcheck disable=SC2016 # literal "${" and "$(": a compose file or shell that did not expand
+case $token in
+*'${'* | *'$('*)
+	log "JUPYTER_TOKEN holds an unexpanded template ($token); set a real token or leave it unset"
+	exit 1
+	;;
+esac
 generated=0
 if [[ -z $token ]]; then
 	token=$(python3 -c 'import secrets; print(secrets.token_hex(24))')

@@ -127,6 +127,7 @@ if [[ ${OPTLAB_SKIP_BUILD:-0} != 1 ]]; then
 	mkdir -p "$cache"
 	buildlog=$cache/build-$(date -u +%Y%m%dT%H%M%S)-$$.log
 	log "building $image from $base (log: $buildlog)"
+	old_id=$($engine image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
 	t=$SECONDS
 	if ! $engine build "${fmt[@]}" -f "$ctx/docker/Dockerfile" -t "$image" \
 		--build-arg BASE_IMAGE="$base" "$ctx" >"$buildlog" 2>&1; then
@@ -140,6 +141,9 @@ if [[ ${OPTLAB_SKIP_BUILD:-0} != 1 ]]; then
 	log "built $image in $((SECONDS - t)) s ($($engine image inspect -f '{{.Size}}' "$image" | awk '{printf "%.2f GB", $1/1e9}'))"
 	rm -rf "$ctx"
 	trap - EXIT
+	# The image this build replaced would otherwise pile up, untagged.
+	new_id=$($engine image inspect -f '{{.Id}}' "$image")
+	[[ -z $old_id || $old_id == "$new_id" ]] || $engine rmi "$old_id" >/dev/null 2>&1 || true
 	# Keep the five newest build logs.
 	find "$cache" -maxdepth 1 -name 'build-*.log' -printf '%T@ %p\n' | sort -rn | tail -n +6 | cut -d' ' -f2- | xargs -r rm -f
 fi
@@ -173,16 +177,22 @@ $engine volume create "$volume" >/dev/null
 log "starting $name (token auth, volume $volume on work/, loopback port)"
 t_start=$SECONDS
 t_start_ns=$(date +%s%N)
-health=()
-# podman would try to schedule the health check with systemd timers, which CI
-# containers lack; the check is run by hand below instead.
-[[ $engine == podman ]] && health=(--health-interval=disable)
-$engine run -d --name "$name" "${health[@]}" \
-	-e JUPYTER_TOKEN="$token" \
-	-v "$volume:/home/optlab/optlab/work" \
-	-p 127.0.0.1::8888 \
-	"$image" >/dev/null 2> >(grep -v 'unable to get systemd connection' >&2)
-started=1
+# start_container [ENV...] starts the container on the volume with the given
+# extra environment (NAME=VALUE words).
+start_container() {
+	local envs=() e
+	for e in "$@"; do envs+=(-e "$e"); done
+	local health=()
+	# podman would schedule the health check with systemd timers, which CI
+	# containers lack; the check is run by hand below instead.
+	[[ $engine == podman ]] && health=(--health-interval=disable)
+	$engine run -d --name "$name" "${health[@]}" "${envs[@]}" \
+		-v "$volume:/home/optlab/optlab/work" \
+		-p 127.0.0.1::8888 \
+		"$image" >/dev/null 2> >(grep -v 'unable to get systemd connection' >&2)
+	started=1
+}
+start_container JUPYTER_TOKEN="$token"
 
 # host_port prints the loopback port the engine published for 8888.
 host_port() { $engine port "$name" 8888/tcp | head -n1 | sed 's/.*://'; }
@@ -301,6 +311,21 @@ got=$(curl -fsS -H "Authorization: token $token" "$base_url/api/contents/work/sm
 [[ $got == "$stamp" ]] || die "after restart work/smoke-persist.txt holds '$got', want '$stamp'"
 owner=$($engine exec "$name" stat -c %U /home/optlab/optlab/work/smoke-persist.txt)
 log "after restart the file is back in the volume (owner $owner)"
+
+# A new container on the same volume, this time without JUPYTER_TOKEN: the
+# entrypoint must generate a token and print it, and the file must be there.
+$engine rm -f "$name" >/dev/null
+start_container
+wait_api 120
+base_url=http://127.0.0.1:$port
+gen=$($engine logs "$name" 2>&1 | sed -n 's/.*generated token.*: \([0-9a-f]\{32,\}\)$/\1/p' | head -n1)
+[[ -n $gen ]] || die "no generated token in the log of a container started without JUPYTER_TOKEN"
+c=$(code "$base_url/api/contents/work/smoke-persist.txt")
+[[ $c == 403 ]] || die "without a token the re-created container answered $c, want 403"
+got=$(curl -fsS -H "Authorization: token $gen" "$base_url/api/contents/work/smoke-persist.txt" |
+	$PY -c 'import json,sys; print(json.load(sys.stdin)["content"])')
+[[ $got == "$stamp" ]] || die "in a re-created container work/smoke-persist.txt holds '$got', want '$stamp'"
+log "re-created container: generated token printed in its log, file still in the volume"
 
 if [[ $engine == podman ]]; then
 	podman healthcheck run "$name" >/dev/null || die "the image's HEALTHCHECK failed"

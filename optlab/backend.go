@@ -13,6 +13,16 @@ import (
 // names one: GoMLX's pure-Go backend, which needs no C library.
 const DefaultBackend = "go"
 
+// PureGoConfig is the pure-Go backend configuration that "go" (with no options
+// of its own) stands for. dotgeneral_large sends every matrix product through
+// simplego's blocked kernel, which splits the work over the cores and keeps
+// four accumulators per row; its default sends products with fewer than
+// 16,384 output elements per batch item (every forward product of the MLPs at
+// batch 32) to a single-threaded kernel that measured 1.1–2.4× more CPU time
+// (docs/performance.md). Give options explicitly ("go:ops_sequential",
+// "go:dotgeneral_small", ...) to override it.
+const PureGoConfig = "go:dotgeneral_large"
+
 // BackendName resolves the backend configuration to use: name if not empty,
 // else $GOMLX_BACKEND, else DefaultBackend.
 func BackendName(name string) string {
@@ -32,6 +42,9 @@ func BackendName(name string) string {
 func NewBackend(name string) (backends.Backend, error) {
 	cfg := BackendName(name)
 	kind, _, _ := strings.Cut(cfg, ":")
+	if cfg == "go" || cfg == "simplego" {
+		cfg = PureGoConfig
+	}
 	switch kind {
 	case "go", "simplego":
 	case "xla", "stablehlo":

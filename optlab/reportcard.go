@@ -538,7 +538,9 @@ func (r *Report) LRFigure() (*plots.Figure, error) {
 				continue
 			}
 			s.X = append(s.X, p.LR)
-			lrs[p.LR] = true
+			if !math.IsNaN(p.ValAccMean) {
+				lrs[p.LR] = true
+			}
 			s.Y = append(s.Y, p.ValAccMean)
 			s.Lo = append(s.Lo, p.ValAccMin)
 			s.Hi = append(s.Hi, p.ValAccMax)
@@ -554,7 +556,7 @@ func (r *Report) LRFigure() (*plots.Figure, error) {
 	if r.ValIsTest {
 		ylabel += " (test split)"
 	}
-	// A log axis needs a range: with a single rate the axis stays linear.
+	// A log axis needs a range: with a single drawable rate it stays linear.
 	return plots.Lines(plots.Axes{Title: "Learning-rate sensitivity", XLabel: "learning rate", YLabel: ylabel,
 		LogX: len(lrs) > 1, Markers: true}, ss...)
 }
@@ -688,21 +690,26 @@ func (r *Report) Markdown(figs [][2]string) string {
 	return b.String()
 }
 
-// Save writes report.md, lr.png (learning-rate sensitivity) and bars.png
-// into dir and returns their paths.
+// Save writes report.md, lr.png (learning-rate sensitivity; left out when
+// every run diverged) and bars.png into dir and returns their paths, report.md
+// first.
 func (r *Report) Save(dir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	var paths [][2]string
-	lr, err := r.LRFigure()
-	if err != nil {
-		return nil, err
+	var files []string
+	if r.anyTrained() {
+		lr, err := r.LRFigure()
+		if err != nil {
+			return nil, err
+		}
+		if err := lr.Save(filepath.Join(dir, "lr.png")); err != nil {
+			return nil, err
+		}
+		paths = append(paths, [2]string{"learning-rate sensitivity", "lr.png"})
+		files = append(files, filepath.Join(dir, "lr.png"))
 	}
-	if err := lr.Save(filepath.Join(dir, "lr.png")); err != nil {
-		return nil, err
-	}
-	paths = append(paths, [2]string{"learning-rate sensitivity", "lr.png"})
 	bars, err := r.BarsFigure()
 	if err != nil {
 		return nil, err
@@ -711,11 +718,25 @@ func (r *Report) Save(dir string) ([]string, error) {
 		return nil, err
 	}
 	paths = append(paths, [2]string{"accuracy, speed, memory and step time", "bars.png"})
+	files = append(files, filepath.Join(dir, "bars.png"))
 	md := filepath.Join(dir, "report.md")
 	if err := os.WriteFile(md, []byte(r.Markdown(paths)), 0o644); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	return []string{md, filepath.Join(dir, "lr.png"), filepath.Join(dir, "bars.png")}, nil
+	return append([]string{md}, files...), nil
+}
+
+// anyTrained reports whether some learning rate of some optimizer has a run
+// that did not diverge (otherwise there is no sensitivity curve to draw).
+func (r *Report) anyTrained() bool {
+	for _, c := range r.Cards {
+		for _, p := range c.Grid {
+			if !math.IsNaN(p.ValAccMean) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Display shows the report in a GoNB notebook: the card and the
@@ -736,7 +757,11 @@ func (r *Report) Display() error {
 	if err := r.LRTable().Display(); err != nil {
 		return err
 	}
-	for _, mk := range []func() (*plots.Figure, error){r.LRFigure, r.BarsFigure} {
+	figs := []func() (*plots.Figure, error){r.BarsFigure}
+	if r.anyTrained() {
+		figs = append([]func() (*plots.Figure, error){r.LRFigure}, figs...)
+	}
+	for _, mk := range figs {
 		f, err := mk()
 		if err != nil {
 			return err

@@ -154,3 +154,53 @@ func TestMergedStoresReportLikeOneStore(t *testing.T) {
 		t.Errorf("report.md:\n%s", md)
 	}
 }
+
+func TestReportWithAFamilyThatAlwaysDiverged(t *testing.T) {
+	var recs []Record
+	for _, seed := range []int64{1, 2} {
+		recs = append(recs, fakeRecord(t, "adam(lr=0.01)", seed, 0.9))
+		r := fakeRecord(t, "sgd(lr=100)", seed, 0)
+		r.Hist.Err = "diverged: loss is +Inf at epoch 1, step 3"
+		r.Hist.Epochs = nil
+		r.Hist.TestLoss, r.Hist.TestAccuracy = math.NaN(), math.NaN()
+		recs = append(recs, r)
+	}
+	// The records survive the store (NaN included) before being reported.
+	path := filepath.Join(t.TempDir(), "s.jsonl")
+	writeStore(t, path, recs...)
+	c, err := ReadStore(path)
+	if err != nil || len(c.Records) != 4 {
+		t.Fatalf("%v, %d records", err, len(c.Records))
+	}
+	rep := BuildReport(c.Records, ReportOptions{})
+	if len(rep.Cards) != 2 {
+		t.Fatalf("%d cards", len(rep.Cards))
+	}
+	sgd := rep.Cards[1]
+	if sgd.Optimizer != "sgd" || !math.IsNaN(sgd.BestLR) || sgd.Grid[0].Diverged != 2 || sgd.Reached != 0 {
+		t.Fatalf("diverged card %+v", sgd)
+	}
+	if !near(rep.Options.Target, 0.9) {
+		t.Errorf("target %v should come from the optimizer that trained", rep.Options.Target)
+	}
+	if !strings.Contains(rep.LRTable().String(), "div") || !strings.Contains(rep.Table().String(), "2 (2 div.)") {
+		t.Errorf("tables do not show the divergence:\n%s\n%s", rep.Table(), rep.LRTable())
+	}
+	if _, err := rep.Save(filepath.Join(t.TempDir(), "r")); err != nil {
+		t.Fatalf("Save: %v", err)
+	}
+}
+
+func TestReportWhenEveryRunDiverged(t *testing.T) {
+	r := fakeRecord(t, "sgd(lr=100)", 1, 0)
+	r.Hist.Err = "diverged: loss is NaN at epoch 1, step 2"
+	r.Hist.Epochs = nil
+	rep := BuildReport([]Record{r}, ReportOptions{})
+	paths, err := rep.Save(t.TempDir())
+	if err != nil || len(paths) != 2 || !strings.HasSuffix(paths[1], "bars.png") {
+		t.Fatalf("Save: %v, %v", paths, err)
+	}
+	if hl := strings.Join(rep.Highlights(), "\n"); strings.Contains(hl, "Highest test accuracy") {
+		t.Errorf("highlights claim an accuracy:\n%s", hl)
+	}
+}

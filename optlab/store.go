@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"sort"
@@ -159,18 +160,43 @@ func decodeRecord(line []byte) (Record, error) {
 	return r, nil
 }
 
-// historyFloats lists the float fields of a history by their JSON path.
+// historyFloats lists the float64 fields of a history (those of its epochs
+// included) by their JSON path, e.g. "test_loss" or "epochs[2].val_loss". It
+// walks the struct by reflection, so fields added to History or Epoch later
+// are covered too.
 func historyFloats(h *History) map[string]*float64 {
-	m := map[string]*float64{
-		"test_loss": &h.TestLoss, "test_accuracy": &h.TestAccuracy, "compile_seconds": &h.CompileSeconds,
+	m := map[string]*float64{}
+	var walk func(v reflect.Value, prefix string)
+	walk = func(v reflect.Value, prefix string) {
+		switch v.Kind() {
+		case reflect.Float64:
+			m[prefix] = v.Addr().Interface().(*float64)
+		case reflect.Slice:
+			for i := 0; i < v.Len(); i++ {
+				walk(v.Index(i), fmt.Sprintf("%s[%d]", prefix, i))
+			}
+		case reflect.Struct:
+			t := v.Type()
+			for i := 0; i < t.NumField(); i++ {
+				f := t.Field(i)
+				if !f.IsExported() {
+					continue
+				}
+				name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+				if name == "-" {
+					continue
+				}
+				if name == "" {
+					name = f.Name
+				}
+				if prefix != "" {
+					name = prefix + "." + name
+				}
+				walk(v.Field(i), name)
+			}
+		}
 	}
-	for i := range h.Epochs {
-		e := &h.Epochs[i]
-		p := fmt.Sprintf("epochs[%d].", i)
-		m[p+"loss"], m[p+"accuracy"] = &e.Loss, &e.Accuracy
-		m[p+"val_loss"], m[p+"val_accuracy"] = &e.ValLoss, &e.ValAccuracy
-		m[p+"seconds"], m[p+"samples_per_sec"] = &e.Seconds, &e.SamplesPerSec
-	}
+	walk(reflect.ValueOf(h).Elem(), "")
 	return m
 }
 

@@ -56,13 +56,21 @@ func FastMatMul(x, w *Node, fast, needInputGrad bool) *Node {
 	wIn := IdentityWithCustomGradient(w, func(_, _ *Node) *Node {
 		return DotGeneral(x, []int{0}, nil, need(), []int{0}, nil)
 	})
-	zero := MulScalar(ReduceAllSum(wIn), 0)
+	// The tap depends on wIn (and xIn) through a single gathered element times
+	// zero: reverse-mode reaches the identities, while the forward pass reads one
+	// value of each instead of reducing the whole matrix (a ReduceAllSum of w
+	// cost a full pass over the weights every step). Gather's own gradient (a
+	// scatter into a zero matrix) is built but never used, so the backend never
+	// executes it; Slice would be cheaper still, but its gradient needs Pad,
+	// which the pure-Go backend lacks.
+	origin := Const(x.Graph(), []int32{0, 0})
+	zero := MulScalar(Gather(wIn, origin), 0)
 	if needInputGrad {
 		// ∂L/∂x = G·wᵀ: contract the output axis of G with the output axis of w.
 		xIn := IdentityWithCustomGradient(x, func(_, _ *Node) *Node {
 			return DotGeneral(need(), []int{1}, nil, w, []int{1}, nil)
 		})
-		zero = Add(zero, MulScalar(ReduceAllSum(xIn), 0))
+		zero = Add(zero, MulScalar(Gather(xIn, origin), 0))
 	}
 	batch, out := x.Shape().Dimensions[0], w.Shape().Dimensions[1]
 	tap := IdentityWithCustomGradient(BroadcastToDims(zero, batch, out), func(_, v *Node) *Node {

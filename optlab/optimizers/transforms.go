@@ -220,6 +220,8 @@ func (r ScaleByRMS) Apply(s *Step, u []*Node) []*Node {
 }
 
 // AccumulateMomentum is RMSprop's momentum buffer: b_t = μ·b_{t−1} + u, u ← b_t.
+// It runs before the learning-rate scaling, as in PyTorch; Keras accumulates
+// η·u instead, which is the same update while η is constant.
 type AccumulateMomentum struct{ Momentum float64 }
 
 // Slots implements Transform.
