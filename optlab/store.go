@@ -150,7 +150,7 @@ func decodeRecord(line []byte) (Record, error) {
 	if r.Hist == nil {
 		return r, errors.New("record has no history")
 	}
-	if id := r.Trial.ID(); id != r.ID {
+	if id := r.Trial.hash(); id != r.ID {
 		return r, fmt.Errorf("record id %s does not match its trial's id %s", r.ID, id)
 	}
 	if err := restoreNonFinite(r.Hist, r.NonFinite); err != nil {
@@ -557,16 +557,22 @@ func MergeStores(dst string, srcs []string, onDamage func(src string, d Damage))
 			return st, fmt.Errorf("merge: source %s is the destination", src)
 		}
 	}
+	// Read every source first, so a missing one leaves dst untouched.
+	contents := make([]*StoreContents, len(srcs))
+	for i, src := range srcs {
+		c, err := ReadStore(src)
+		if err != nil {
+			return st, err
+		}
+		contents[i] = c
+	}
 	out, err := OpenStore(dst, StoreOptions{Wait: true})
 	if err != nil {
 		return st, err
 	}
 	defer out.Close()
-	for _, src := range srcs {
-		c, err := ReadStore(src)
-		if err != nil {
-			return st, err
-		}
+	for i, src := range srcs {
+		c := contents[i]
 		for _, d := range c.Damage {
 			st.Damaged++
 			if onDamage != nil {
@@ -612,4 +618,24 @@ func ReadStores(paths ...string) ([]Record, map[string][]Damage, error) {
 		}
 	}
 	return out, damage, nil
+}
+
+// RecordsFor returns the records of the given trials, in the trials' order
+// (trials without a record are left out): the part of a store that one sweep
+// (a notebook's grid, say) produced.
+func RecordsFor(recs []Record, trials []Trial) []Record {
+	byID := make(map[string]Record, len(recs))
+	for _, r := range recs {
+		if _, ok := byID[r.ID]; !ok {
+			byID[r.ID] = r
+		}
+	}
+	var out []Record
+	for _, t := range trials {
+		if r, ok := byID[t.ID()]; ok {
+			out = append(out, r)
+			delete(byID, t.ID())
+		}
+	}
+	return out
 }

@@ -253,7 +253,57 @@ func TestMergeStoresDeduplicatesByTrial(t *testing.T) {
 	if c.Records[1].Hist.TestAccuracy != a[1].Hist.TestAccuracy {
 		t.Fatal("the first record of a trial should win")
 	}
+	// RecordsFor picks one grid's records out of the merged store.
+	sub := RecordsFor(c.Records, []Trial{b[1].Trial, a[0].Trial, {Model: "logreg", Optimizer: "adam", BatchSize: 1, Epochs: 1}})
+	if len(sub) != 2 || sub[0].ID != b[1].ID || sub[1].ID != a[0].ID {
+		t.Errorf("RecordsFor: %d records", len(sub))
+	}
 	if _, err := MergeStores(dst, []string{dst}, nil); err == nil {
 		t.Fatal("merging a store into itself should fail")
 	}
+}
+
+// BenchmarkReadStore measures loading a store of 5,000 five-epoch records
+// (a large sweep) and the cost of one durable append.
+func BenchmarkReadStore(b *testing.B) {
+	t := &testing.T{}
+	path := filepath.Join(b.TempDir(), "s.jsonl")
+	var buf bytes.Buffer
+	for i := 0; i < 5000; i++ {
+		r := fakeRecord(t, "adam(lr=0.01)", int64(i), 0.9)
+		for e := 3; e <= 5; e++ {
+			r.Hist.Epochs = append(r.Hist.Epochs, Epoch{Epoch: e, Loss: 0.5, Accuracy: 0.9, ValLoss: 0.4, ValAccuracy: 0.91, Steps: 10 * e})
+		}
+		line, err := encodeRecord(r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		buf.Write(line)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("read-5000", func(b *testing.B) {
+		b.SetBytes(int64(buf.Len()))
+		for b.Loop() {
+			c, err := ReadStore(path)
+			if err != nil || len(c.Records) != 5000 {
+				b.Fatalf("%v, %d", err, len(c.Records))
+			}
+		}
+	})
+	b.Run("append+fsync", func(b *testing.B) {
+		s, err := OpenStore(filepath.Join(b.TempDir(), "a.jsonl"), StoreOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		i := 0
+		for b.Loop() {
+			i++
+			if _, err := s.Append(fakeRecord(t, "adam(lr=0.01)", int64(i), 0.9)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

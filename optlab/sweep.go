@@ -87,6 +87,14 @@ func (t Trial) ID() string {
 	if c, err := t.Canonical(); err == nil {
 		t = c
 	}
+	return t.hash()
+}
+
+// hash is ID without canonicalisation: the hash of the trial as written.
+// Stored trials are canonical already, so reading a store checks records with
+// it, which is faster and keeps old stores readable if a later version spells
+// canonical specs differently.
+func (t Trial) hash() string {
 	b, _ := json.Marshal(t) // a struct of strings and integers always marshals
 	sum := sha256.Sum256(append([]byte("optlab.trial.v1\n"), b...))
 	return hex.EncodeToString(sum[:8])

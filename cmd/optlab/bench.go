@@ -103,6 +103,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		FastDense:  fastDense,
 		BackendCfg: optlab.BackendName(backend),
 	}
+	if rep.BackendCfg == "go" || rep.BackendCfg == "simplego" {
+		rep.BackendCfg = optlab.PureGoConfig // what NewBackend made of it
+	}
 	table := jsonOut != "-"
 	var tw *tabwriter.Writer
 	if len(names) > 0 {

@@ -327,13 +327,17 @@ func runTrialFile(fs *flag.FlagSet, f *runFlags, trialPath, storePath string, st
 func runMerge(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("merge", "Arguments: STORE.jsonl... (the stores to merge).\n\nAppend to the store --into every record of the given stores whose trial it does not hold yet (one\nrecord per trial ID). Sources are only read; damaged lines in them are skipped and reported. Use it\nto gather the stores of several machines, or to salvage the good records of a damaged store.", stderr)
 	into := fs.String("into", "", "destination store (created if missing)")
+	// Like parseFlags, but the stores are positional arguments.
+	usage := fs.Usage
+	fs.Usage = func() {}
 	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(nil)
-			fs.Usage()
-			return err
-		}
+	err := fs.Parse(args)
+	fs.Usage = usage
+	if errors.Is(err, flag.ErrHelp) {
+		usage()
+		return err
+	}
+	if err != nil {
 		return usageError("%v", err)
 	}
 	if *into == "" {

@@ -27,11 +27,9 @@ default and OpenBLAS when LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pth
 """
 
 import argparse
-import gzip
 import json
 import os
 import resource
-import struct
 import sys
 import time
 
@@ -40,32 +38,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-GOMNIST = "github.com/petar/!go!m!n!i!s!t@v0.0.0-20150320212226-2fbe10d0fa63"
-
-
-def find_mnist(explicit):
-    cands = []
-    if explicit:
-        cands.append(explicit)
-    if os.environ.get("OPTLAB_DATA"):
-        cands.append(os.environ["OPTLAB_DATA"])
-    cands.append(os.path.join("data", "mnist"))
-    cache = os.environ.get("GOMODCACHE") or os.path.join(
-        os.environ.get("GOPATH", os.path.expanduser("~/go")).split(":")[0], "pkg", "mod")
-    cands.append(os.path.join(cache, GOMNIST, "data"))
-    for d in cands:
-        if os.path.exists(os.path.join(d, "train-images-idx3-ubyte.gz")):
-            return d
-    sys.exit("MNIST not found; searched " + ", ".join(cands) + " (pass --mnist DIR)")
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    magic, = struct.unpack(">I", data[:4])
-    ndim = magic & 0xFF
-    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mnist_idx import find_mnist, read_idx  # noqa: E402
 
 
 def load_mnist_train(d):
