@@ -150,6 +150,16 @@ fi
 have_image "$image" || die "image $image not found"
 
 # ---------------------------------------------------------------- run it
+# Remove what an earlier run left behind when it was killed (SIGKILL cannot
+# be trapped): containers and volumes named after a process that is gone.
+for stale in $($engine ps -a --format '{{.Names}}' | grep -E '^optlab-smoke-[0-9]+$' || true) \
+	$($engine volume ls -q | grep -E '^optlab-smoke-[0-9]+$' || true); do
+	kill -0 "${stale##*-}" 2>/dev/null && continue
+	log "removing $stale, left by an earlier run"
+	$engine rm -f "$stale" >/dev/null 2>&1 || true
+	$engine volume rm -f "$stale" >/dev/null 2>&1 || true
+done
+
 name=optlab-smoke-$$
 volume=optlab-smoke-$$
 token=$($PY -c 'import secrets; print(secrets.token_hex(24))')
@@ -314,7 +324,7 @@ log "after restart the file is back in the volume (owner $owner)"
 
 # A new container on the same volume, this time without JUPYTER_TOKEN: the
 # entrypoint must generate a token and print it, and the file must be there.
-$engine rm -f "$name" >/dev/null
+$engine rm -f "$name" >/dev/null 2> >(grep -v 'unable to get systemd connection' >&2)
 start_container
 wait_api 120
 base_url=http://127.0.0.1:$port

@@ -6,6 +6,9 @@
 #   scripts/notebooks.sh execute [NB...]    re-run notebooks in full mode and write the outputs back
 #   scripts/notebooks.sh check [NB...]      run notebooks with OPTLAB_QUICK=1 into a temporary copy;
 #                                           fail on any error
+#   scripts/notebooks.sh lint [NB...]       check committed outputs without running anything: every code
+#                                           cell executed, no errors, no machine paths or timestamps,
+#                                           a figure in each of 02-09
 #   scripts/notebooks.sh selftest           prove that check runs optlab code and catches a failing cell
 #
 # NB defaults to every notebooks/*.ipynb. Nothing reads stdin; every step is
@@ -285,6 +288,68 @@ cmd_check() {
 	((keep)) || rm -rf "$out"
 }
 
+# cmd_lint checks the committed notebooks' outputs (it runs nothing): every
+# code cell has an execution count, no cell failed, outputs hold no
+# machine-specific paths or timestamps, and notebooks 02-09 have a figure.
+cmd_lint() {
+	notebook_list "$@"
+	$PY - "${NBS[@]}" <<'EOF'
+import json, os, re, sys
+strip = re.compile(r"\x1b\[[0-9;]*m")
+exited = re.compile(r"^(\^C)?(exit status [1-9][0-9]*|signal: [a-z ]+)$", re.M)
+# Paths that name this machine or a run's temporary folders, and wall-clock stamps.
+machine = re.compile(r"(/work/|/root/|/home/[A-Za-z0-9_.-]+/|/tmp/gonb_|/tmp/go-build|/tmp/tmp)")
+stamp = re.compile(r"\b20[0-9]{2}-[01][0-9]-[0-3][0-9][T ][0-2][0-9]:[0-5][0-9](:[0-5][0-9])?")
+problems = 0
+def report(nb, msg):
+    global problems
+    problems += 1
+    print(f"[notebooks] lint: {nb}: {msg}", file=sys.stderr)
+for path in sys.argv[1:]:
+    nb_name = os.path.basename(path)
+    try:
+        nb = json.load(open(path))
+    except (OSError, ValueError) as e:
+        report(path, f"unreadable: {e}")
+        continue
+    code, figures = 0, 0
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        code += 1
+        where = f"code cell {code}"
+        if "".join(cell.get("source", "")).strip() and not cell.get("execution_count"):
+            report(path, f"{where} has no execution count")
+        for out in cell.get("outputs", []):
+            kind = out.get("output_type")
+            texts = []
+            if kind == "error":
+                report(path, f"{where} has an error output: {strip.sub('', out.get('ename', '') + ': ' + out.get('evalue', ''))}")
+            elif kind == "stream":
+                texts.append("".join(out.get("text", "")))
+                if out.get("name") == "stderr" and exited.search(strip.sub("", texts[-1])):
+                    report(path, f"{where}: its program failed ({exited.search(strip.sub('', texts[-1])).group(0)})")
+            elif kind in ("display_data", "execute_result"):
+                data = out.get("data", {})
+                if "image/png" in data or "image/svg+xml" in data:
+                    figures += 1
+                for mime in ("text/plain", "text/html", "text/markdown"):
+                    if mime in data:
+                        texts.append("".join(data[mime]))
+            for t in texts:
+                m = machine.search(t)
+                if m:
+                    report(path, f"{where}: machine-specific path in output: ...{t[max(0, m.start() - 30):m.end() + 30]!r}...")
+                m = stamp.search(t)
+                if m:
+                    report(path, f"{where}: timestamp in output: {m.group(0)}")
+    if re.match(r"0[2-9]_", nb_name) and figures == 0:
+        report(path, "no figure (image/png or image/svg+xml output)")
+print(f"[notebooks] lint: {len(sys.argv) - 1} notebook(s), {problems} problem(s)", file=sys.stderr)
+sys.exit(1 if problems else 0)
+EOF
+}
+
 cmd_execute() {
 	require_tools
 	# Committed outputs are full-mode outputs.
@@ -364,6 +429,7 @@ main() {
 	serve) cmd_serve "$@" ;;
 	execute) cmd_execute "$@" ;;
 	check) cmd_check "$@" ;;
+	lint) cmd_lint "$@" ;;
 	selftest) cmd_selftest "$@" ;;
 	-h | --help | help) usage ;;
 	*)
