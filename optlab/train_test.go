@@ -228,3 +228,19 @@ func TestMeanStd(t *testing.T) {
 		t.Errorf("one value: %v, %v", m, s)
 	}
 }
+
+// TestAdafactorSurvivesDeadInputs trains with Adafactor in float32 on MNIST,
+// whose border pixels are always 0: their rows of the first weight matrix get
+// all-zero gradients, which once made the factored second moment underflow to
+// 0 and the update 0/0 = NaN.
+func TestAdafactorSurvivesDeadInputs(t *testing.T) {
+	b := testBackend(t)
+	data := testData(t, models.SplitTest, 600)
+	h, err := Train(stdctx.Background(), b, data, Config{Model: "mlp-small", Optimizer: "adafactor", Epochs: 1, BatchSize: 32, Seed: 1})
+	if err != nil {
+		t.Fatalf("adafactor diverged: %v", err)
+	}
+	if math.IsNaN(h.TestLoss) || h.TestAccuracy < 0.5 {
+		t.Errorf("adafactor: test loss %v, accuracy %v", h.TestLoss, h.TestAccuracy)
+	}
+}

@@ -677,7 +677,7 @@ func (o Adafactor) Apply(s *Step, u []*Node) []*Node {
 		p := s.Param(i)
 		alpha := Mul(Max(s.Const(o.Eps2), rms(p)), rho)
 		g2 := Add(Square(g), eps1)
-		var vHat *Node
+		var invSqrt *Node // 1/√V̂
 		if g.Rank() >= 2 {
 			r := g.Rank()
 			dims := g.Shape().Dimensions
@@ -687,12 +687,17 @@ func (o Adafactor) Apply(s *Step, u []*Node) []*Node {
 			col := Add(Mul(beta, s.SlotWithShape("col", i, colDims...)), Mul(OneMinus(beta), ReduceSum(g2, r-2)))
 			s.SetSlotWithShape("row", i, row)
 			s.SetSlotWithShape("col", i, col)
-			vHat = Div(Mul(ExpandAxes(row, -1), ExpandAxes(col, -2)), ExpandAxes(ExpandAxes(ReduceSum(row, r-2), -1), -1))
+			// 1/√V̂ = rsqrt(R/ΣR)·rsqrt(C): the same value as g/√(R·C/ΣR), but the
+			// product R·C of two tiny sums (ε₁² for an all-zero row and column)
+			// underflows to 0 in float32 and would turn g/√V̂ into 0/0.
+			rowFrac := Div(row, ExpandAxes(ReduceSum(row, r-2), -1))
+			invSqrt = Mul(ExpandAxes(Rsqrt(rowFrac), -1), ExpandAxes(Rsqrt(col), -2))
 		} else {
-			vHat = Add(Mul(beta, s.Slot("v", i, 0)), Mul(OneMinus(beta), g2))
+			vHat := Add(Mul(beta, s.Slot("v", i, 0)), Mul(OneMinus(beta), g2))
 			s.SetSlot("v", i, vHat)
+			invSqrt = Rsqrt(vHat)
 		}
-		upd := Div(g, Sqrt(vHat))
+		upd := Mul(g, invSqrt)
 		upd = Div(upd, Max(s.Const(1), Div(rms(upd), s.Const(o.ClipThreshold))))
 		return Neg(Mul(alpha, upd))
 	})
