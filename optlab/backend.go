@@ -18,9 +18,9 @@ const DefaultBackend = "go"
 // simplego's blocked kernel, which splits the work over the cores and keeps
 // four accumulators per row; its default sends products with fewer than
 // 16,384 output elements per batch item (every forward product of the MLPs at
-// batch 32) to a single-threaded kernel that measured 1.1–2.4× more CPU time
-// (docs/performance.md). Give options explicitly ("go:ops_sequential",
-// "go:dotgeneral_small", ...) to override it.
+// batch 32) to a single-threaded kernel that measured 1.1–2.2× more CPU time
+// (docs/performance.md). A configuration with options of its own is used as
+// given: "go:" for simplego's defaults, "go:dotgeneral_large,ops_sequential", ...
 const PureGoConfig = "go:dotgeneral_large"
 
 // BackendName resolves the backend configuration to use: name if not empty,
