@@ -33,7 +33,7 @@ func IsPureGo(b backends.Backend) bool {
 
 // FormatEpoch formats one epoch the way Keras prints it:
 // "Epoch 1/5 - 12.3s - 4,512 samples/s - loss: 0.3223 - accuracy: 0.9201 - val_loss: ... - val_accuracy: ...".
-func FormatEpoch(e Epoch, _ int, epochs int) string {
+func FormatEpoch(e Epoch, epochs int) string {
 	return fmt.Sprintf("Epoch %d/%d - %.1fs - %s samples/s - loss: %.4f - accuracy: %.4f - val_loss: %.4f - val_accuracy: %.4f",
 		e.Epoch, epochs, e.Seconds, FormatCount(e.SamplesPerSec), e.Loss, e.Accuracy, e.ValLoss, e.ValAccuracy)
 }
@@ -70,7 +70,7 @@ func FormatBytes(n int64) string {
 func SummaryTable(ss []Summary) *plots.Table {
 	t := &plots.Table{Header: []string{"optimizer", "runs", "test accuracy", "test loss", "val accuracy", "samples/s", "state"}}
 	pm := func(m, s float64, runs int, digits int) string {
-		if runs-0 > 1 {
+		if runs > 1 {
 			return fmt.Sprintf("%.*f ± %.*f", digits, m, digits, s)
 		}
 		return fmt.Sprintf("%.*f", digits, m)

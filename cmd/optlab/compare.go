@@ -228,7 +228,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		},
 	}
 	cc.Base.OnEpoch = func(h *optlab.History) {
-		fmt.Fprintln(stdout, optlab.FormatEpoch(h.Last(), h.Epochs[0].Epoch, f.epochs))
+		fmt.Fprintln(stdout, optlab.FormatEpoch(h.Last(), f.epochs))
 	}
 	start := time.Now()
 	hs, runErr := optlab.Compare(ctx, env.Backend, env.Data, cc)
@@ -273,7 +273,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	cfg := f.config(stderr)
 	cfg.Optimizer = specs[0]
-	cfg.OnEpoch = func(h *optlab.History) { fmt.Fprintln(stdout, optlab.FormatEpoch(h.Last(), 1, f.epochs)) }
+	cfg.OnEpoch = func(h *optlab.History) { fmt.Fprintln(stdout, optlab.FormatEpoch(h.Last(), f.epochs)) }
 	fmt.Fprintf(stdout, "\n== %s · %s · seed %d\n", f.model, specs[0], f.seed)
 	h, runErr := optlab.Train(ctx, env.Backend, env.Data, cfg)
 	if h == nil {

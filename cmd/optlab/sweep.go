@@ -299,7 +299,7 @@ func runTrialFile(fs *flag.FlagSet, f *runFlags, trialPath, storePath string, st
 		return err
 	}
 	for _, e := range rec.Hist.Epochs {
-		fmt.Fprintln(stdout, optlab.FormatEpoch(e, 1, t.Epochs))
+		fmt.Fprintln(stdout, optlab.FormatEpoch(e, t.Epochs))
 	}
 	store, err := optlab.OpenStore(storePath, optlab.StoreOptions{Wait: true})
 	if err != nil {
