@@ -121,10 +121,14 @@ func TestModelsBuild(t *testing.T) {
 
 // BenchmarkDenseBackward compares one training step's forward and backward pass
 // of the 784-128-64-10 MLP at batch 32 with GoMLX's own matrix-product gradient
-// ("gomlx") and with FastMatMul ("fast") on the pure-Go backend. The ratio of
-// the two ns/op is the speed-up.
+// ("gomlx") and with FastMatMul ("fast") on the pure-Go backend, configured as
+// optlab uses it. The ratio of the two ns/op is the speed-up.
 func BenchmarkDenseBackward(b *testing.B) {
-	backend := testBackend(b)
+	// The configuration optlab.NewBackend("go") uses (optlab.PureGoConfig).
+	backend, err := backends.NewWithConfig("go:dotgeneral_large")
+	if err != nil {
+		b.Fatal(err)
+	}
 	r := rand.New(rand.NewPCG(5, 6))
 	x := randTensor(r, 32, MNISTPixels)
 	m, _ := Get("mlp-small")
