@@ -18,6 +18,9 @@ type Epoch struct {
 	Seconds float64 `json:"seconds"`
 	// SamplesPerSec is the training throughput of this epoch.
 	SamplesPerSec float64 `json:"samples_per_sec"`
+	// LR is the optimizer's base learning rate during this epoch (before any
+	// schedule in the spec; see Plateau).
+	LR float64 `json:"lr,omitempty"`
 }
 
 // Name returns Label, or the canonical spec when there is no label.

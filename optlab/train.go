@@ -77,12 +77,44 @@ type Config struct {
 	NonFinite NonFinitePolicy
 	// ModelOptions tunes graph construction (default models.DefaultOptions()).
 	ModelOptions *models.Options
+	// Plateau, if set, lowers the learning rate when the validation loss stops
+	// improving (reduce-on-plateau).
+	Plateau *Plateau
 	// OnEpoch, if set, is called after every epoch with the history so far (for
 	// notebooks that draw as training goes).
 	OnEpoch func(h *History)
 	// Progress, if set, receives a one-line progress bar with an ETA, rewritten
 	// in place with '\r' (meant for terminals).
 	Progress io.Writer
+}
+
+// Plateau is reduce-on-plateau at the runner level: after Patience epochs in
+// a row whose validation loss is not below the best so far by more than
+// MinDelta, the optimizer's base learning rate η is multiplied by Factor
+// (η ← max(Factor·η, MinLR)) and the count starts again. A schedule given in
+// the optimizer spec still applies on top of the base rate.
+type Plateau struct {
+	Factor   float64 // in (0, 1), e.g. 0.5
+	Patience int     // ≥ 1 epochs
+	MinDelta float64 // ≥ 0
+	MinLR    float64 // ≥ 0
+}
+
+// Validate checks the setting; a nil Plateau (off) is valid.
+func (p *Plateau) Validate() error {
+	if p == nil {
+		return nil
+	}
+	if !(p.Factor > 0 && p.Factor < 1) {
+		return fmt.Errorf("plateau factor must be in (0, 1), got %v", p.Factor)
+	}
+	if p.Patience < 1 {
+		return fmt.Errorf("plateau patience must be ≥ 1 epoch, got %d", p.Patience)
+	}
+	if !(p.MinDelta >= 0) || !(p.MinLR >= 0) {
+		return fmt.Errorf("plateau min_delta and min_lr must be ≥ 0, got %v and %v", p.MinDelta, p.MinLR)
+	}
+	return nil
 }
 
 func (c *Config) validate() error {
@@ -103,7 +135,7 @@ func (c *Config) validate() error {
 	default:
 		return fmt.Errorf("unknown non-finite policy %q (valid: stop, skip)", c.NonFinite)
 	}
-	return nil
+	return c.Plateau.Validate()
 }
 
 // Network is a model's weights on a backend. A Network can be trained several
@@ -354,6 +386,7 @@ func (n *Network) Fit(ctx stdctx.Context, data *Data, cfg Config) (*History, err
 	globalStep := 0
 	bar := newProgress(cfg.Progress, cfg.Epochs*stepsPerEpoch)
 	defer bar.finish()
+	bestValLoss, sinceBest := math.Inf(1), 0
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		perm := models.Permutation(N, cfg.Seed, epoch+1000*(n.fits-1))
 		var sumLoss, sumCorrect float64
@@ -394,11 +427,22 @@ func (n *Network) Fit(ctx stdctx.Context, data *Data, cfg Config) (*History, err
 		if err != nil {
 			return fail(err)
 		}
+		lr, _ := optimizers.BaseLearningRate(n.ctx)
 		h.Epochs = append(h.Epochs, Epoch{
 			Epoch: epoch, Loss: sumLoss / float64(N), Accuracy: sumCorrect / float64(N),
 			ValLoss: valLoss, ValAccuracy: valAcc, Steps: globalStep,
-			Seconds: secs, SamplesPerSec: float64(N) / secs,
+			Seconds: secs, SamplesPerSec: float64(N) / secs, LR: lr,
 		})
+		if p := cfg.Plateau; p != nil {
+			if valLoss < bestValLoss-p.MinDelta {
+				bestValLoss, sinceBest = valLoss, 0
+			} else if sinceBest++; sinceBest >= p.Patience {
+				if err := optimizers.SetBaseLearningRate(n.ctx, max(lr*p.Factor, p.MinLR)); err != nil {
+					return fail(fmt.Errorf("reducing the learning rate on a plateau: %w", err))
+				}
+				sinceBest = 0
+			}
+		}
 		if cfg.OnEpoch != nil {
 			cfg.OnEpoch(h)
 		}

@@ -244,3 +244,26 @@ func TestAdafactorSurvivesDeadInputs(t *testing.T) {
 		t.Errorf("adafactor: test loss %v, accuracy %v", h.TestLoss, h.TestAccuracy)
 	}
 }
+
+func TestReduceOnPlateau(t *testing.T) {
+	b := testBackend(t)
+	data := testData(t, models.SplitTest, 300)
+	// MinDelta 10 makes every epoch after the first a plateau: with patience 1
+	// the rate halves after epochs 2 and 3.
+	cfg := Config{Model: "logreg", Optimizer: "sgd(lr=0.1)", Epochs: 4, BatchSize: 32, Seed: 1,
+		Plateau: &Plateau{Factor: 0.5, Patience: 1, MinDelta: 10}}
+	h, err := Train(stdctx.Background(), b, data, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{0.1, 0.1, 0.05, 0.025}
+	for i, e := range h.Epochs {
+		if math.Abs(e.LR-want[i]) > 1e-7 {
+			t.Errorf("epoch %d: lr %v, want %v", i+1, e.LR, want[i])
+		}
+	}
+	cfg.Plateau = &Plateau{Factor: 1.5, Patience: 1}
+	if _, err := Train(stdctx.Background(), b, data, cfg); err == nil || !strings.Contains(err.Error(), "1.5") {
+		t.Errorf("factor 1.5: error %v should name it", err)
+	}
+}

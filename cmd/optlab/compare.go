@@ -26,7 +26,8 @@ const defaultOptimizers = "sgd(lr=0.01); adam(lr=0.001,keras=true); rmsprop(lr=0
 // runFlags are the flags shared by compare and train.
 type runFlags struct {
 	model, optimizers, backend, out, split, data, nonFinite, protocol, seeds string
-	epochs, batchSize, limit                                                 int
+	epochs, batchSize, limit, plateauPatience                                int
+	plateauFactor                                                            float64
 	seed                                                                     int64
 	quiet                                                                    bool
 }
@@ -44,6 +45,8 @@ func (f *runFlags) register(fs *flag.FlagSet, optimizersUsage, optimizersDefault
 	fs.StringVar(&f.data, "data", "", "directory with the four MNIST .gz files (default: $OPTLAB_DATA, ./data/mnist, then the GoMNIST module in the Go module cache)")
 	fs.StringVar(&f.nonFinite, "non-finite", "stop", "what to do when the loss is NaN or infinite: stop (error naming the step) or skip (leave the weights unchanged for that step)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar")
+	fs.Float64Var(&f.plateauFactor, "plateau-factor", 0, "reduce-on-plateau: multiply the learning rate by this factor in (0,1) when the validation loss has not improved for --plateau-patience epochs (0: off)")
+	fs.IntVar(&f.plateauPatience, "plateau-patience", 2, "reduce-on-plateau: epochs without improvement before the learning rate is reduced")
 }
 
 // validate checks the flags that can be checked without loading anything.
@@ -71,7 +74,18 @@ func (f *runFlags) validate() error {
 	if f.out == "" {
 		return usageError("--out must not be empty")
 	}
+	if err := f.plateau().Validate(); err != nil {
+		return usageError("--plateau-factor/--plateau-patience: %v", err)
+	}
 	return nil
+}
+
+// plateau returns the reduce-on-plateau setting, nil when off.
+func (f *runFlags) plateau() *optlab.Plateau {
+	if f.plateauFactor == 0 {
+		return nil
+	}
+	return &optlab.Plateau{Factor: f.plateauFactor, Patience: f.plateauPatience}
 }
 
 // splitSpecs splits a ';'-separated list of optimizer specs and checks each.
@@ -140,7 +154,7 @@ func (f *runFlags) setup(stdout io.Writer) (*optlab.Env, error) {
 func (f *runFlags) config(stderr io.Writer) optlab.Config {
 	cfg := optlab.Config{
 		Model: f.model, Epochs: f.epochs, BatchSize: f.batchSize, Seed: f.seed,
-		NonFinite: optlab.NonFinitePolicy(f.nonFinite),
+		NonFinite: optlab.NonFinitePolicy(f.nonFinite), Plateau: f.plateau(),
 	}
 	if !f.quiet && isTerminal(stderr) {
 		cfg.Progress = stderr

@@ -38,6 +38,8 @@ func TestBadInputExitsTwoWithOneLine(t *testing.T) {
 		{[]string{"compare", "--nope"}, "-nope"},
 		{[]string{"compare", "extra"}, `"extra"`},
 		{[]string{"train", "--optimizers", "sgd;adam"}, "one optimizer"},
+		{[]string{"train", "--plateau-factor", "2"}, "factor"},
+		{[]string{"train", "--plateau-factor", "0.5", "--plateau-patience", "0"}, "patience"},
 	}
 	for _, c := range cases {
 		code, _, stderr := runCLI(c.args...)
