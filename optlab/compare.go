@@ -153,14 +153,7 @@ type Summary struct {
 // Summarize groups histories by optimizer (in order of first appearance) and
 // aggregates them over seeds.
 func Summarize(hs []*History) []Summary {
-	var order []string
-	groups := map[string][]*History{}
-	for _, h := range hs {
-		if _, ok := groups[h.Name()]; !ok {
-			order = append(order, h.Name())
-		}
-		groups[h.Name()] = append(groups[h.Name()], h)
-	}
+	order, groups := groupByName(hs)
 	var out []Summary
 	for _, name := range order {
 		g := groups[name]
@@ -186,6 +179,19 @@ func Summarize(hs []*History) []Summary {
 		out = append(out, s)
 	}
 	return out
+}
+
+// groupByName groups histories by History.Name, keeping the order in which
+// the names first appear.
+func groupByName(hs []*History) (order []string, groups map[string][]*History) {
+	groups = map[string][]*History{}
+	for _, h := range hs {
+		if _, ok := groups[h.Name()]; !ok {
+			order = append(order, h.Name())
+		}
+		groups[h.Name()] = append(groups[h.Name()], h)
+	}
+	return order, groups
 }
 
 // MeanStd returns the mean and the sample standard deviation of xs (NaN, 0 for

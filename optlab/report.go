@@ -145,14 +145,7 @@ func (h *History) Series(m Metric) plots.Series {
 // series per optimizer: the single run, or the mean over seeds with a min–max
 // band. Runs that stopped early are skipped in groups of several seeds.
 func CurveSeries(hs []*History, m Metric) []plots.Series {
-	var order []string
-	groups := map[string][]*History{}
-	for _, h := range hs {
-		if _, ok := groups[h.Name()]; !ok {
-			order = append(order, h.Name())
-		}
-		groups[h.Name()] = append(groups[h.Name()], h)
-	}
+	order, groups := groupByName(hs)
 	var out []plots.Series
 	for _, name := range order {
 		g := groups[name]
@@ -178,9 +171,9 @@ func CurveSeries(hs []*History, m Metric) []plots.Series {
 		x := make([]float64, n)
 		for i := range x {
 			x[i] = float64(i + 1)
-			for j := range runs {
-				runs[j] = runs[j][:n]
-			}
+		}
+		for j := range runs {
+			runs[j] = runs[j][:n]
 		}
 		s, err := plots.MeanBand(fmt.Sprintf("%s (%d seeds)", name, len(runs)), x, runs)
 		if err == nil {
