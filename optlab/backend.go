@@ -14,14 +14,26 @@ import (
 const DefaultBackend = "go"
 
 // PureGoConfig is the pure-Go backend configuration that "go" (with no options
-// of its own) stands for. dotgeneral_large sends every matrix product through
-// simplego's blocked kernel, which splits the work over the cores and keeps
-// four accumulators per row; its default sends products with fewer than
-// 16,384 output elements per batch item (every forward product of the MLPs at
-// batch 32) to a single-threaded kernel that measured 1.1–2.2× more CPU time
-// (docs/performance.md). A configuration with options of its own is used as
-// given: "go:" for simplego's defaults, "go:dotgeneral_large,ops_sequential", ...
-const PureGoConfig = "go:dotgeneral_large"
+// of its own) stands for.
+//
+// dotgeneral_large sends every matrix product through simplego's blocked
+// kernel, which splits the work over the cores and keeps four accumulators per
+// row; its default sends products with fewer than 16,384 output elements per
+// batch item (every forward product of the MLPs at batch 32) to a
+// single-threaded kernel that measured 1.1–2.2× more CPU time.
+//
+// parallelism=-1 lets simplego start a goroutine for every task instead of
+// drawing from a pool of 2 per core. With the pool, an operation executing in
+// the pool waits for a free slot to split a matrix product, so as many
+// concurrent products as slots wait for each other forever: on a one-core
+// machine two concurrent products (the weight and input gradients of one
+// layer) hung `optlab compare` at its first step. Without a pool nothing waits
+// for a slot, and independent products (the halves FastMatMul splits large
+// products into) run side by side. See docs/performance.md.
+//
+// A configuration with options of its own is used as given: "go:" for
+// simplego's defaults, "go:dotgeneral_large,ops_sequential", ...
+const PureGoConfig = "go:dotgeneral_large,parallelism=-1"
 
 // BackendName resolves the backend configuration to use: name if not empty,
 // else $GOMLX_BACKEND, else DefaultBackend.
@@ -70,5 +82,19 @@ func newBackendSafely(cfg string) (b backends.Backend, err error) {
 			err = fmt.Errorf("%v", r)
 		}
 	}()
+	if strings.Contains(cfg, "parallelism=") {
+		// simplego announces "SimpleGo backend: parallelism set to N" on
+		// standard output, which would corrupt machine-readable output such as
+		// `optlab bench --json -`. Backends are created before a run prints
+		// anything, so standard output is redirected only for this call.
+		if devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
+			stdout := os.Stdout
+			os.Stdout = devNull
+			defer func() {
+				os.Stdout = stdout
+				_ = devNull.Close()
+			}()
+		}
+	}
 	return backends.NewWithConfig(cfg)
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"optlab.dev/optlab/models"
 )
@@ -124,5 +126,39 @@ func TestUnknownBackend(t *testing.T) {
 	code, _, stderr := runCLI("train", "--backend", "tpu", "--out", t.TempDir())
 	if code != 1 || !strings.Contains(stderr, `"tpu"`) {
 		t.Errorf("code %d, stderr %q", code, stderr)
+	}
+}
+
+// TestCompareOnOneCore runs the main job's model pinned to a single core. With
+// simplego's default worker pool, two matrix products running at once (a
+// layer's weight and input gradients) waited for each other's pool slots
+// forever on such a machine: `optlab compare` hung at its first step.
+func TestCompareOnOneCore(t *testing.T) {
+	taskset, err := exec.LookPath("taskset")
+	if err != nil {
+		t.Skip("taskset (util-linux) not installed")
+	}
+	if err := exec.Command(taskset, "-c", "0", "true").Run(); err != nil {
+		t.Skipf("cannot pin a process to one core here: %v", err)
+	}
+	cmd := cliProcess("compare", "--limit", "600", "--epochs", "1", "--optimizers", "sgd; adam", "--out", t.TempDir())
+	cmd.Args = append([]string{taskset, "-c", "0"}, cmd.Args...)
+	cmd.Path = taskset
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	// Not a speed bar: the run takes seconds; only a hang takes this long.
+	select {
+	case err := <-done:
+		if err != nil || !strings.Contains(out.String(), "backend: go (GoMLX pure-Go backend, 1 CPUs)") {
+			t.Fatalf("compare on one core: %v\n%s", err, out.String())
+		}
+	case <-time.After(5 * time.Minute):
+		_ = cmd.Process.Kill()
+		t.Fatalf("compare on one core did not finish in 5 minutes (deadlock?); output so far:\n%s", out.String())
 	}
 }
