@@ -32,8 +32,9 @@ func DefaultOptions() Options { return Options{FastDense: true} }
 //	∂L/∂w = xᵀ·G        ∂L/∂x = G·wᵀ
 //
 // computed as two matrix products. Products with at least splitMinElements
-// weights are computed as two halves (see splitDot) so that the pure-Go
-// backend can run them on two cores at once. The forward product is taken on
+// weights are computed as two halves so that the pure-Go backend can run them
+// on two cores at once; on that backend the halves give the same bits as the
+// whole products. The forward product is taken on
 // gradient-stopped copies of x and w; a zero-valued "tap" added to the output
 // depends on x and w through identity nodes with custom gradients. GoMLX's
 // reverse-mode pass visits nodes in reverse creation order, so the tap (created
@@ -85,10 +86,10 @@ func FastMatMul(x, w *Node, fast, needInputGrad bool) *Node {
 // splitMinElements is the weight-matrix size from which FastMatMul splits each
 // product into two independent halves. The pure-Go backend runs independent
 // operations concurrently, and two half products keep two cores busier than
-// one whole product split internally: on 784×128 at batch 32, forward and
-// backward took 4.7–5.1 ms instead of 5.0–6.4 ms on 2 cores
-// (docs/performance.md). Below this size the extra operations cost more than
-// they save.
+// one whole product split internally: forward and backward of the
+// 784-128-64-10 MLP at batch 32 took 4.3–5.1 ms instead of 4.9–5.9 ms on 2
+// cores (docs/performance.md). Smaller products are left whole: they are a
+// small share of the step, and each half costs extra slicing and copying.
 const splitMinElements = 1 << 15
 
 // forward returns x·w for x [batch, in] and w [in, out]; for a large w, as
