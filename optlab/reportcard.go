@@ -10,6 +10,7 @@ import (
 
 	"github.com/janpfeifer/gonb/gonbui"
 
+	"optlab.dev/internal/stats"
 	"optlab.dev/optlab/plots"
 )
 
@@ -196,7 +197,7 @@ func buildCard(k cardKey, recs []Record, opts ReportOptions) Card {
 		c.Backends = append(c.Backends, b)
 	}
 	sort.Strings(c.Backends)
-	c.StepSeconds = median(stepSecs)
+	c.StepSeconds = stats.Median(stepSecs)
 	sort.Float64s(lrs)
 	for _, lr := range lrs {
 		p := LRPoint{LR: lr, Runs: len(byLR[lr])}
@@ -304,19 +305,6 @@ func stepSeconds(h *History) float64 {
 		return (total - h.CompileSeconds) / float64(steps-1)
 	}
 	return total / float64(steps)
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
 
 func minMax(xs []float64) (lo, hi float64) {

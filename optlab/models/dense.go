@@ -96,15 +96,9 @@ const splitMinElements = 1 << 15
 // [x·w[:, :out/2] | x·w[:, out/2:]]. Each output element is computed from the
 // same values in the same order either way, so the two forms agree to the bit.
 func forward(x, w *Node) *Node {
-	in, out := w.Shape().Dimensions[0], w.Shape().Dimensions[1]
-	if in*out < splitMinElements || out < 2 {
-		return Dot(x, w)
-	}
-	h := out / 2
-	return Concatenate([]*Node{
-		Dot(x, Slice(w, AxisRange(), AxisRange(0, h))),
-		Dot(x, Slice(w, AxisRange(), AxisRange(h, out))),
-	}, 1)
+	return halves(w.Shape().Size(), w.Shape().Dimensions[1], 1, func(lo, hi int) *Node {
+		return Dot(x, sliceAxis(w, 1, lo, hi))
+	})
 }
 
 // weightGrad returns ∂L/∂w = xᵀ·G for x [batch, in] and G [batch, out]; for a
@@ -112,28 +106,37 @@ func forward(x, w *Node) *Node {
 // stacked (x[:, :in/2]ᵀ·G over x[:, in/2:]ᵀ·G), equal to the bit.
 func weightGrad(x, g *Node) *Node {
 	in, out := x.Shape().Dimensions[1], g.Shape().Dimensions[1]
-	if in*out < splitMinElements || in < 2 {
-		return DotGeneral(x, []int{0}, nil, g, []int{0}, nil)
-	}
-	h := in / 2
-	return Concatenate([]*Node{
-		DotGeneral(Slice(x, AxisRange(), AxisRange(0, h)), []int{0}, nil, g, []int{0}, nil),
-		DotGeneral(Slice(x, AxisRange(), AxisRange(h, in)), []int{0}, nil, g, []int{0}, nil),
-	}, 0)
+	return halves(in*out, in, 0, func(lo, hi int) *Node {
+		return DotGeneral(sliceAxis(x, 1, lo, hi), []int{0}, nil, g, []int{0}, nil)
+	})
 }
 
 // inputGrad returns ∂L/∂x = G·wᵀ for G [batch, out] and w [in, out]; for a
 // large w, as [G·w[:in/2]ᵀ | G·w[in/2:]ᵀ], equal to the bit.
 func inputGrad(g, w *Node) *Node {
-	in, out := w.Shape().Dimensions[0], w.Shape().Dimensions[1]
-	if in*out < splitMinElements || in < 2 {
-		return DotGeneral(g, []int{1}, nil, w, []int{1}, nil)
+	return halves(w.Shape().Size(), w.Shape().Dimensions[0], 1, func(lo, hi int) *Node {
+		return DotGeneral(g, []int{1}, nil, sliceAxis(w, 0, lo, hi), []int{1}, nil)
+	})
+}
+
+// halves returns product(0, n) for a weight matrix of fewer than
+// splitMinElements values, else product(0, n/2) and product(n/2, n)
+// concatenated along axis: the split that lets the pure-Go backend run the two
+// halves on two cores.
+func halves(weights, n, axis int, product func(lo, hi int) *Node) *Node {
+	if weights < splitMinElements || n < 2 {
+		return product(0, n)
 	}
-	h := in / 2
-	return Concatenate([]*Node{
-		DotGeneral(g, []int{1}, nil, Slice(w, AxisRange(0, h)), []int{1}, nil),
-		DotGeneral(g, []int{1}, nil, Slice(w, AxisRange(h, in)), []int{1}, nil),
-	}, 1)
+	return Concatenate([]*Node{product(0, n/2), product(n/2, n)}, axis)
+}
+
+// sliceAxis returns v[lo:hi] along axis, or v itself for the whole axis (so an
+// unsplit product reads its operand without a copy).
+func sliceAxis(v *Node, axis, lo, hi int) *Node {
+	if lo == 0 && hi == v.Shape().Dimensions[axis] {
+		return v
+	}
+	return SliceAxis(v, axis, AxisRange(lo, hi))
 }
 
 // Dense is a fully connected layer y = x·W + b created in the scope name of

@@ -4,7 +4,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"slices"
 	"testing"
 	"time"
 
@@ -13,6 +12,8 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"optlab.dev/internal/stats"
 )
 
 func testBackend(t testing.TB) backends.Backend {
@@ -210,19 +211,9 @@ func BenchmarkDenseBackward(b *testing.B) {
 			tg = append(tg, t1.Sub(t0).Seconds())
 			tf = append(tf, time.Since(t1).Seconds())
 		}
-		mg, mf := median(tg), median(tf)
+		mg, mf := stats.Median(tg), stats.Median(tf)
 		b.ReportMetric(mg*1e3, "gomlx-ms")
 		b.ReportMetric(mf*1e3, "fast-ms")
 		b.ReportMetric(mg/mf, "speedup")
 	})
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
