@@ -28,6 +28,17 @@ type Data struct {
 	ValSplit string
 }
 
+// String describes the splits' sizes for a run's header, for example
+// "55000 train / 5000 validation / 10000 test examples", or
+// "60000 train / 10000 test examples (val_* columns measured on test)" when the
+// validation set is the test set itself.
+func (d *Data) String() string {
+	if d.ValSplit == "test" {
+		return fmt.Sprintf("%d train / %d test examples (val_* columns measured on test)", d.Train.Len(), d.Test.Len())
+	}
+	return fmt.Sprintf("%d train / %d %s / %d test examples", d.Train.Len(), d.Val.Len(), d.ValSplit, d.Test.Len())
+}
+
 // LoadData loads MNIST (see models.LoadMNIST for where it is searched when dir
 // is empty) and returns the given split, cut to limit training examples when
 // limit > 0.

@@ -267,3 +267,20 @@ func TestReduceOnPlateau(t *testing.T) {
 		t.Errorf("factor 1.5: error %v should name it", err)
 	}
 }
+
+func TestDataStringNamesWhatValidatesTheRun(t *testing.T) {
+	ds := func(n int) *models.Dataset { return &models.Dataset{Labels: make([]int32, n)} }
+	for _, tc := range []struct {
+		data *Data
+		want string
+	}{
+		{&Data{Train: ds(60000), Val: ds(10000), Test: ds(10000), ValSplit: "test"},
+			"60000 train / 10000 test examples (val_* columns measured on test)"},
+		{&Data{Train: ds(55000), Val: ds(5000), Test: ds(10000), ValSplit: "validation"},
+			"55000 train / 5000 validation / 10000 test examples"},
+	} {
+		if got := tc.data.String(); got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+}

@@ -147,7 +147,7 @@ func (f *runFlags) setup(stdout io.Writer) (*optlab.Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(stdout, "data: MNIST, %d train / %d %s / %d test examples\n", data.Train.Len(), data.Val.Len(), data.ValSplit, data.Test.Len())
+	fmt.Fprintf(stdout, "data: MNIST, %s\n", data)
 	return &optlab.Env{Backend: backend, Data: data}, nil
 }
 
