@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mnist_idx import find_mnist, read_idx  # noqa: E402
+from mnist_idx import load_train  # noqa: E402
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -162,8 +162,8 @@ def main():
     ap.add_argument("--mnist", default="")
     ap.add_argument("--json", default="")
     args = ap.parse_args()
-    x = read_idx(os.path.join(find_mnist(args.mnist), "train-images-idx3-ubyte.gz")).reshape(-1, 784).astype(np.float32) / 255.0
-    y = read_idx(os.path.join(find_mnist(args.mnist), "train-labels-idx1-ubyte.gz")).astype(np.int32)
+    x, y = load_train(args.mnist)
+    y = y.astype(np.int32)
     training = [bench_training(m, x, y, int(b), args.steps, args.epochs, args.seed)
                 for m in args.models.split(",") if m for b in args.batch_sizes.split(",") if b]
     updates = [bench_update(int(float(n))) for n in args.update_params.split(",") if n]

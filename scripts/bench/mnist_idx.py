@@ -39,3 +39,11 @@ def read_idx(path):
     ndim = magic & 0xFF
     dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def load_train(explicit):
+    """The 60,000 training images as float32 [N, 784] scaled to [0, 1], and their labels."""
+    d = find_mnist(explicit)
+    x = read_idx(os.path.join(d, "train-images-idx3-ubyte.gz")).reshape(-1, 784).astype(np.float32) / 255.0
+    y = read_idx(os.path.join(d, "train-labels-idx1-ubyte.gz"))
+    return x, y

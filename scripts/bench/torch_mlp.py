@@ -39,13 +39,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mnist_idx import find_mnist, read_idx  # noqa: E402
-
-
-def load_mnist_train(d):
-    x = read_idx(os.path.join(d, "train-images-idx3-ubyte.gz")).reshape(-1, 784).astype(np.float32) / 255.0
-    y = read_idx(os.path.join(d, "train-labels-idx1-ubyte.gz")).astype(np.int64)
-    return torch.from_numpy(x), torch.from_numpy(y)
+from mnist_idx import load_train  # noqa: E402
 
 
 def dense(i, o):
@@ -168,7 +162,8 @@ def main():
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    x, y = load_mnist_train(find_mnist(args.mnist))
+    x, y = load_train(args.mnist)
+    x, y = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
     results = []
     for name in [m for m in args.models.split(",") if m]:
         if name not in MODELS:
