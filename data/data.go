@@ -2,7 +2,7 @@
 // so that they are found wherever the module is used: the reference results
 // the notebooks compare against (reference/*.csv, each naming its source in
 // its leading '#' lines). MNIST itself comes from the GoMNIST module; see
-// optlab/models.LoadMNIST.
+// optlab/datasets.LoadMNIST.
 package data
 
 import (

@@ -8,8 +8,11 @@
 #     no process in the container runs as root;
 #  6. runs Go cells through the Jupyter API that import optlab and train a
 #     model for 20 steps on MNIST (timed from container start);
-#  7. writes a file into the volume, restarts the container, reads it back;
-#  8. removes the container and the volume, also when a step fails.
+#  7. drives a real browser (headless Chromium, docker/browser-test.py): it
+#     runs the explorer notebook (04b) from work/, drags a slider and checks
+#     that the figure changes; screenshots go to results/ci-artifacts/browser;
+#  8. writes a file into the volume, restarts the container, reads it back;
+#  9. removes the container and the volume, also when a step fails.
 #
 # Environment:
 #   OPTLAB_ENGINE        docker or podman (default: docker if `docker info` works)
@@ -20,6 +23,8 @@
 #   OPTLAB_NO_CACHE=1    build without the engine's layer cache (a cold build)
 #   OPTLAB_KEEP=1        leave the container and volume behind for inspection
 #   OPTLAB_RMI=1         also remove the built image at the end
+#   OPTLAB_BROWSER=0     skip the real-browser test (step 7)
+#   OPTLAB_ARTIFACTS     folder for CI artifacts (default results/ci-artifacts)
 # Nothing reads stdin.
 set -euo pipefail
 exec </dev/null
@@ -251,8 +256,7 @@ log "container processes run as uid $uids(not root)"
 # ------------------------------------------------- a Go cell with optlab
 cells=$(mktemp -d "${TMPDIR:-/tmp}/optlab-cells.XXXXXX")
 cat >"$cells/1-setup.go" <<'EOF'
-!*go get github.com/gomlx/gomlx@v0.26.0 github.com/janpfeifer/gonb@v0.11.1
-!*go mod edit -require=optlab.dev@v0.0.0-00010101000000-000000000000 -replace=optlab.dev=${GONB_DIR}/..
+!*"${GONB_DIR}/../scripts/nbsetup.sh"
 EOF
 # Two short epochs of optlab.Train on real MNIST images (320 of them, 10 Adam
 # steps an epoch) on the pure-Go backend; the cell itself fails unless the
@@ -264,7 +268,8 @@ import (
 	"math"
 
 	"optlab.dev/optlab"
-	"optlab.dev/optlab/models"
+	"optlab.dev/optlab/datasets"
+	"optlab.dev/optlab/optimizers"
 )
 
 %%
@@ -272,12 +277,12 @@ backend, err := optlab.NewBackend("")
 if err != nil {
 	panic(err)
 }
-data, err := optlab.LoadData("", models.SplitTest, 320)
+data, err := optlab.LoadData("", datasets.SplitTest, 320)
 if err != nil {
 	panic(err)
 }
 h, err := optlab.Train(context.Background(), backend, data, optlab.Config{
-	Model: "mlp-small", Optimizer: "adam(lr=1e-3)", Epochs: 2, BatchSize: 32, Seed: 1,
+	Model: "mlp-small", Optimizer: optimizers.MustParse("adam(lr=1e-3)"), Epochs: 2, BatchSize: 32, Seed: 1,
 })
 if err != nil {
 	panic(err)
@@ -306,6 +311,23 @@ seeded=$(curl -fsS -H "Authorization: token $token" "$base_url/api/contents/work
 	$PY -c 'import json,sys; print(sum(1 for c in json.load(sys.stdin)["content"] if c["type"] == "notebook" and c["name"] != "smoke.ipynb"))')
 [[ $seeded == "$shipped" ]] || die "work/ holds $seeded notebooks after the first start, want the $shipped shipped ones"
 log "work/ was seeded with the $shipped shipped notebook(s)"
+
+# ------------------------------------------------------- a real browser
+artifacts=${OPTLAB_ARTIFACTS:-$root/results/ci-artifacts}/browser
+if [[ ${OPTLAB_BROWSER:-1} == 1 ]]; then
+	need=()
+	command -v chromium >/dev/null || need+=(chromium)
+	command -v chromedriver >/dev/null || need+=(chromium-driver)
+	$PY -c 'import selenium' 2>/dev/null || need+=(python3-selenium)
+	((${#need[@]} == 0)) || apt_install "${need[@]}"
+	rm -rf "$artifacts"
+	mkdir -p "$artifacts"
+	log "browser: headless Chromium runs work/04b_explore_momentum.ipynb and drags a slider"
+	if ! $PY "$here/browser-test.py" "$base_url" "$token" work/04b_explore_momentum.ipynb "$artifacts" 2>&1 | sed 's/^/    /'; then
+		die "the browser test failed (screenshots and summary.json in $artifacts)"
+	fi
+	log "browser: the slider redrew the figure; screenshots in $artifacts"
+fi
 
 # --------------------------------------------------- volume persistence
 stamp="optlab smoke $(date -u +%FT%TZ) $$"
@@ -342,3 +364,4 @@ if [[ $engine == podman ]]; then
 	log "HEALTHCHECK passes"
 fi
 log "PASS in $((SECONDS - T0)) s (first optlab cell $first_s s after start)"
+[[ ${OPTLAB_BROWSER:-1} != 1 ]] || log "CI artifacts: $artifacts"

@@ -15,14 +15,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck disable=SC2016 # Python source, with Go's ${GONB_DIR} for GoNB
 nb_py='
 import sys, nbformat as nbf
-setup = """!*go get github.com/gomlx/gomlx@v0.26.0 github.com/janpfeifer/gonb@v0.11.1
-!*go mod edit -require=optlab.dev@v0.0.0-00010101000000-000000000000 -replace=optlab.dev=${GONB_DIR}/.."""
+setup = "!*\"${GONB_DIR}/../scripts/nbsetup.sh\""
 train = """import (
 	"context"
 	"fmt"
 
 	"optlab.dev/optlab"
-	"optlab.dev/optlab/models"
+	"optlab.dev/optlab/datasets"
+	"optlab.dev/optlab/optimizers"
 	_ "optlab.dev/optlab/plots"
 )
 
@@ -31,12 +31,12 @@ backend, err := optlab.NewBackend("")
 if err != nil {
 	panic(err)
 }
-data, err := optlab.LoadData("", models.SplitTest, 64)
+data, err := optlab.LoadData("", datasets.SplitTest, 64)
 if err != nil {
 	panic(err)
 }
 h, err := optlab.Train(context.Background(), backend, data, optlab.Config{
-	Model: "mlp-small", Optimizer: "sgd(lr=0.1)", Epochs: 1, BatchSize: 32, Seed: 1,
+	Model: "mlp-small", Optimizer: optimizers.MustParse("sgd(lr=0.1)"), Epochs: 1, BatchSize: 32, Seed: 1,
 })
 if err != nil {
 	panic(err)

@@ -3,37 +3,21 @@ package optlab
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 
-	"github.com/gomlx/gomlx/backends"
-	_ "github.com/gomlx/gomlx/backends/simplego" // the embedded pure-Go backend
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/gobackend"
+	_ "github.com/gomlx/compute/gobackend" // the embedded pure-Go backend
 )
 
 // DefaultBackend is the backend used when neither a flag nor GOMLX_BACKEND
-// names one: GoMLX's pure-Go backend, which needs no C library.
+// names one: GoMLX's pure-Go backend (github.com/gomlx/compute/gobackend), which
+// needs no C library, with its default configuration. Its matrix kernels use
+// AVX2/AVX-512 when the binary is built with GOEXPERIMENT=simd (see
+// SIMDKernels). Options such as "go:parallelism=4" or "go:ops_sequential" are
+// passed to it as given.
 const DefaultBackend = "go"
-
-// PureGoConfig is the pure-Go backend configuration that "go" (with no options
-// of its own) stands for.
-//
-// dotgeneral_large sends every matrix product through simplego's blocked
-// kernel, which splits the work over the cores and keeps four accumulators per
-// row; its default sends products with fewer than 16,384 output elements per
-// batch item (every forward product of the MLPs at batch 32) to a
-// single-threaded kernel that measured 1.1–2.2× more CPU time.
-//
-// parallelism=-1 lets simplego start a goroutine for every task instead of
-// drawing from a pool of 2 per core. With the pool, an operation executing in
-// the pool waits for a free slot to split a matrix product, so as many
-// concurrent products as slots wait for each other forever: on a one-core
-// machine two concurrent products (the weight and input gradients of one
-// layer) hung `optlab compare` at its first step. Without a pool nothing waits
-// for a slot, and independent products (the halves FastMatMul splits large
-// products into) run side by side. See docs/performance.md.
-//
-// A configuration with options of its own is used as given: "go:" for
-// simplego's defaults, "go:dotgeneral_large,ops_sequential", ...
-const PureGoConfig = "go:dotgeneral_large,parallelism=-1"
 
 // BackendName resolves the backend configuration to use: name if not empty,
 // else $GOMLX_BACKEND, else DefaultBackend.
@@ -41,7 +25,7 @@ func BackendName(name string) string {
 	if name != "" {
 		return name
 	}
-	if env := os.Getenv(backends.ConfigEnvVar); env != "" {
+	if env := os.Getenv(compute.ConfigEnvVar); env != "" {
 		return env
 	}
 	return DefaultBackend
@@ -51,14 +35,11 @@ func BackendName(name string) string {
 // pure-Go backend, "xla:cpu" or "xla:cuda" for XLA through a PJRT plugin. XLA
 // is compiled in only where cgo is available (see backend_xla.go); it never
 // downloads a plugin unless OPTLAB_XLA_AUTO_INSTALL=1 is set.
-func NewBackend(name string) (backends.Backend, error) {
+func NewBackend(name string) (compute.Backend, error) {
 	cfg := BackendName(name)
 	kind, _, _ := strings.Cut(cfg, ":")
-	if cfg == "go" || cfg == "simplego" {
-		cfg = PureGoConfig
-	}
 	switch kind {
-	case "go", "simplego":
+	case "go":
 	case "xla", "stablehlo":
 		if err := prepareXLA(); err != nil {
 			return nil, err
@@ -76,14 +57,14 @@ func NewBackend(name string) (backends.Backend, error) {
 	return b, nil
 }
 
-func newBackendSafely(cfg string) (b backends.Backend, err error) {
+func newBackendSafely(cfg string) (b compute.Backend, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
 		}
 	}()
 	if strings.Contains(cfg, "parallelism=") {
-		// simplego announces "SimpleGo backend: parallelism set to N" on
+		// The pure-Go backend announces "Go backend: parallelism set to N" on
 		// standard output, which would corrupt machine-readable output such as
 		// `optlab bench --json -`. Backends are created before a run prints
 		// anything, so standard output is redirected only for this call.
@@ -96,5 +77,23 @@ func newBackendSafely(cfg string) (b backends.Backend, err error) {
 			}()
 		}
 	}
-	return backends.NewWithConfig(cfg)
+	return compute.NewWithConfig(cfg)
+}
+
+// DescribeBackend names a backend for run logs, e.g.
+// "go (GoMLX pure-Go backend, 2 CPUs, AVX2 kernels)".
+func DescribeBackend(b compute.Backend) string {
+	if IsPureGo(b) {
+		kernels := SIMDKernels()
+		if kernels == "" {
+			kernels = "portable"
+		}
+		return fmt.Sprintf("go (GoMLX pure-Go backend, %d CPUs, %s kernels)", runtime.NumCPU(), kernels)
+	}
+	return fmt.Sprintf("%s (%s)", b.Name(), b.Description())
+}
+
+// IsPureGo reports whether b is GoMLX's pure-Go backend.
+func IsPureGo(b compute.Backend) bool {
+	return b.String() == gobackend.BackendName
 }

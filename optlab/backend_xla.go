@@ -5,7 +5,7 @@ package optlab
 import (
 	"os"
 
-	"github.com/gomlx/gomlx/backends/xla"
+	"github.com/gomlx/go-xla/compute/xla"
 )
 
 // prepareXLA turns GoMLX's automatic plugin download off unless the user opted

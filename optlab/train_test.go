@@ -4,33 +4,32 @@ import (
 	stdctx "context"
 	"errors"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/compute"
 
-	"optlab.dev/optlab/models"
+	"optlab.dev/optlab/datasets"
+	"optlab.dev/optlab/optimizers"
 )
 
 var (
 	mnistOnce sync.Once
-	mnist     *models.MNIST
+	mnist     *datasets.Set
 	mnistErr  error
 )
 
-func testMNIST(t *testing.T) *models.MNIST {
+func testMNIST(t *testing.T) *datasets.Set {
 	t.Helper()
-	mnistOnce.Do(func() { mnist, mnistErr = models.LoadMNIST("") })
+	mnistOnce.Do(func() { mnist, mnistErr = datasets.LoadMNIST("") })
 	if mnistErr != nil {
 		t.Fatalf("LoadMNIST: %v", mnistErr)
 	}
 	return mnist
 }
 
-func testData(t *testing.T, split models.DataSplit, limit int) *Data {
+func testData(t *testing.T, split datasets.DataSplit, limit int) *Data {
 	t.Helper()
 	d, err := SplitData(testMNIST(t), split, limit)
 	if err != nil {
@@ -39,7 +38,7 @@ func testData(t *testing.T, split models.DataSplit, limit int) *Data {
 	return d
 }
 
-func testBackend(t *testing.T) backends.Backend {
+func testBackend(t *testing.T) compute.Backend {
 	t.Helper()
 	b, err := NewBackend("go")
 	if err != nil {
@@ -50,8 +49,8 @@ func testBackend(t *testing.T) backends.Backend {
 
 func TestTrainLearnsAndIsDeterministic(t *testing.T) {
 	b := testBackend(t)
-	data := testData(t, models.SplitTest, 1200)
-	cfg := Config{Model: "mlp-small", Optimizer: "adam(lr=0.001)", Epochs: 2, BatchSize: 32, Seed: 3}
+	data := testData(t, datasets.SplitTest, 1200)
+	cfg := Config{Model: "mlp-small", Optimizer: optimizers.MustParse("adam(lr=0.001)"), Epochs: 2, BatchSize: 32, Seed: 3}
 	h1, err := Train(stdctx.Background(), b, data, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -98,8 +97,8 @@ func TestTrainBatchNormModelEvaluatesInInferenceMode(t *testing.T) {
 	b := testBackend(t)
 	// Keras' moving averages (momentum 0.99) need a few hundred steps to forget
 	// their initial values, which inference mode uses.
-	data := testData(t, models.SplitHoldout5k, 3000)
-	h, err := Train(stdctx.Background(), b, data, Config{Model: "mlp-bn100", Optimizer: "sgd(lr=0.01,momentum=0.9)", Epochs: 2, BatchSize: 32, Seed: 1})
+	data := testData(t, datasets.SplitHoldout5k, 3000)
+	h, err := Train(stdctx.Background(), b, data, Config{Model: "mlp-bn100", Optimizer: optimizers.MustParse("sgd(lr=0.01,momentum=0.9)"), Epochs: 2, BatchSize: 32, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,8 +109,8 @@ func TestTrainBatchNormModelEvaluatesInInferenceMode(t *testing.T) {
 
 func TestDivergenceStopsWithClearError(t *testing.T) {
 	b := testBackend(t)
-	data := testData(t, models.SplitTest, 600)
-	h, err := Train(stdctx.Background(), b, data, Config{Model: "mlp-small", Optimizer: "sgd(lr=1e4)", Epochs: 2, BatchSize: 32, Seed: 1})
+	data := testData(t, datasets.SplitTest, 600)
+	h, err := Train(stdctx.Background(), b, data, Config{Model: "mlp-small", Optimizer: optimizers.MustParse("sgd(lr=1e4)"), Epochs: 2, BatchSize: 32, Seed: 1})
 	if err == nil {
 		t.Fatal("lr=1e4 should diverge")
 	}
@@ -125,8 +124,8 @@ func TestDivergenceStopsWithClearError(t *testing.T) {
 
 func TestSkipPolicyKeepsWeightsFinite(t *testing.T) {
 	b := testBackend(t)
-	data := testData(t, models.SplitTest, 600)
-	h, err := Train(stdctx.Background(), b, data, Config{Model: "logreg", Optimizer: "sgd(lr=1e4)", Epochs: 1, BatchSize: 32, Seed: 1, NonFinite: SkipNonFinite})
+	data := testData(t, datasets.SplitTest, 600)
+	h, err := Train(stdctx.Background(), b, data, Config{Model: "logreg", Optimizer: optimizers.MustParse("sgd(lr=1e4)"), Epochs: 1, BatchSize: 32, Seed: 1, NonFinite: SkipNonFinite})
 	if err != nil {
 		t.Fatalf("skip policy should not fail: %v", err)
 	}
@@ -137,9 +136,9 @@ func TestSkipPolicyKeepsWeightsFinite(t *testing.T) {
 
 func TestInterruptKeepsFinishedEpochs(t *testing.T) {
 	b := testBackend(t)
-	data := testData(t, models.SplitTest, 600)
+	data := testData(t, datasets.SplitTest, 600)
 	ctx, cancel := stdctx.WithCancel(stdctx.Background())
-	cfg := Config{Model: "logreg", Optimizer: "sgd(lr=0.1)", Epochs: 5, BatchSize: 32, Seed: 1,
+	cfg := Config{Model: "logreg", Optimizer: optimizers.MustParse("sgd(lr=0.1)"), Epochs: 5, BatchSize: 32, Seed: 1,
 		OnEpoch: func(h *History) {
 			if len(h.Epochs) == 2 {
 				cancel()
@@ -156,9 +155,12 @@ func TestInterruptKeepsFinishedEpochs(t *testing.T) {
 
 func TestSequentialProtocolContinuesFromPreviousWeights(t *testing.T) {
 	b := testBackend(t)
-	data := testData(t, models.SplitTest, 1200)
+	data := testData(t, datasets.SplitTest, 1200)
 	base := Config{Model: "mlp-small", Epochs: 1, BatchSize: 32, Seed: 2}
-	specs := []string{"adam(lr=0.001)", "sgd(lr=0.01)"}
+	specs, err := ParseSpecs("adam(lr=0.001)", "sgd(lr=0.01)")
+	if err != nil {
+		t.Fatal(err)
+	}
 	fresh, err := Compare(stdctx.Background(), b, data, CompareConfig{Base: base, Optimizers: specs, Protocol: Fresh})
 	if err != nil {
 		t.Fatal(err)
@@ -180,16 +182,17 @@ func TestSequentialProtocolContinuesFromPreviousWeights(t *testing.T) {
 
 func TestConfigErrorsNameTheValue(t *testing.T) {
 	b := testBackend(t)
-	data := testData(t, models.SplitTest, 100)
+	data := testData(t, datasets.SplitTest, 100)
 	cases := []struct {
 		cfg  Config
 		want string
 	}{
-		{Config{Model: "resnet", Optimizer: "sgd", Epochs: 1, BatchSize: 1}, "resnet"},
-		{Config{Model: "logreg", Optimizer: "sgd", Epochs: 0, BatchSize: 1}, "epochs"},
-		{Config{Model: "logreg", Optimizer: "sgd", Epochs: 1, BatchSize: -2}, "-2"},
-		{Config{Model: "logreg", Optimizer: "adamm(lr=1)", Epochs: 1, BatchSize: 1}, "adamm"},
-		{Config{Model: "logreg", Optimizer: "sgd", Epochs: 1, BatchSize: 1, NonFinite: "ignore"}, "ignore"},
+		{Config{Model: "resnet", Optimizer: optimizers.MustParse("sgd"), Epochs: 1, BatchSize: 1}, "resnet"},
+		{Config{Model: "logreg", Optimizer: optimizers.MustParse("sgd"), Epochs: 0, BatchSize: 1}, "epochs"},
+		{Config{Model: "logreg", Optimizer: optimizers.MustParse("sgd"), Epochs: 1, BatchSize: -2}, "-2"},
+		{Config{Model: "logreg", Epochs: 1, BatchSize: 1}, "optimizer"},
+		{Config{Model: "logreg", Optimizer: optimizers.MustParse("sgd"), Epochs: 1, BatchSize: 1, NonFinite: "ignore"}, "ignore"},
+		{Config{Model: "logreg", Optimizer: optimizers.MustParse("sgd"), Epochs: 1, BatchSize: 1, EvalEvery: -5}, "-5"},
 	}
 	for _, c := range cases {
 		_, err := Train(stdctx.Background(), b, data, c.cfg)
@@ -199,44 +202,14 @@ func TestConfigErrorsNameTheValue(t *testing.T) {
 	}
 }
 
-func TestSaveAndReadResults(t *testing.T) {
-	hs := []*History{{Model: "m", Optimizer: "sgd(lr=0.1)", Epochs: []Epoch{{Epoch: 1, Loss: 0.5, ValAccuracy: 0.9}}, TestAccuracy: 0.91}}
-	dir := filepath.Join(t.TempDir(), "out")
-	csvPath, jsonPath, err := SaveResults(dir, "compare", hs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := os.ReadFile(csvPath)
-	if lines := strings.Split(strings.TrimSpace(string(raw)), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[0], "model,optimizer") {
-		t.Errorf("CSV:\n%s", raw)
-	}
-	back, err := ReadResults(jsonPath)
-	if err != nil || len(back) != 1 || back[0].TestAccuracy != 0.91 || back[0].Epochs[0].Loss != 0.5 {
-		t.Errorf("round trip: %+v, %v", back, err)
-	}
-	if _, err := SaveCurves(hs, dir, "compare"); err != nil {
-		t.Errorf("SaveCurves: %v", err)
-	}
-}
-
-func TestMeanStd(t *testing.T) {
-	m, s := MeanStd([]float64{1, 2, 3})
-	if m != 2 || math.Abs(s-1) > 1e-12 {
-		t.Errorf("MeanStd(1,2,3) = %v, %v; want 2, 1", m, s)
-	}
-	if m, s := MeanStd([]float64{5}); m != 5 || s != 0 {
-		t.Errorf("one value: %v, %v", m, s)
-	}
-}
-
 // TestAdafactorSurvivesDeadInputs trains with Adafactor in float32 on MNIST,
 // whose border pixels are always 0: their rows of the first weight matrix get
 // all-zero gradients, which once made the factored second moment underflow to
 // 0 and the update 0/0 = NaN.
 func TestAdafactorSurvivesDeadInputs(t *testing.T) {
 	b := testBackend(t)
-	data := testData(t, models.SplitTest, 600)
-	h, err := Train(stdctx.Background(), b, data, Config{Model: "mlp-small", Optimizer: "adafactor", Epochs: 1, BatchSize: 32, Seed: 1})
+	data := testData(t, datasets.SplitTest, 600)
+	h, err := Train(stdctx.Background(), b, data, Config{Model: "mlp-small", Optimizer: optimizers.MustParse("adafactor"), Epochs: 1, BatchSize: 32, Seed: 1})
 	if err != nil {
 		t.Fatalf("adafactor diverged: %v", err)
 	}
@@ -247,10 +220,10 @@ func TestAdafactorSurvivesDeadInputs(t *testing.T) {
 
 func TestReduceOnPlateau(t *testing.T) {
 	b := testBackend(t)
-	data := testData(t, models.SplitTest, 300)
+	data := testData(t, datasets.SplitTest, 300)
 	// MinDelta 10 makes every epoch after the first a plateau: with patience 1
 	// the rate halves after epochs 2 and 3.
-	cfg := Config{Model: "logreg", Optimizer: "sgd(lr=0.1)", Epochs: 4, BatchSize: 32, Seed: 1,
+	cfg := Config{Model: "logreg", Optimizer: optimizers.MustParse("sgd(lr=0.1)"), Epochs: 4, BatchSize: 32, Seed: 1,
 		Plateau: &Plateau{Factor: 0.5, Patience: 1, MinDelta: 10}}
 	h, err := Train(stdctx.Background(), b, data, cfg)
 	if err != nil {
@@ -269,7 +242,7 @@ func TestReduceOnPlateau(t *testing.T) {
 }
 
 func TestDataStringNamesWhatValidatesTheRun(t *testing.T) {
-	ds := func(n int) *models.Dataset { return &models.Dataset{Labels: make([]int32, n)} }
+	ds := func(n int) *datasets.Dataset { return &datasets.Dataset{Labels: make([]int32, n)} }
 	for _, tc := range []struct {
 		data *Data
 		want string

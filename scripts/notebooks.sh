@@ -1,15 +1,27 @@
 #!/usr/bin/env bash
 # Notebook tooling for optlab: install Jupyter + GoNB, serve, execute, check.
 #
-#   scripts/notebooks.sh install            Jupyter (Debian packages), GoNB v0.11.1, goimports, kernel
+#   scripts/notebooks.sh install            Jupyter (Debian packages), GoNB v0.11.3, goimports, kernel
 #   scripts/notebooks.sh serve [ARGS...]    Jupyter on 127.0.0.1 with a token (extra ARGS go to jupyter)
-#   scripts/notebooks.sh execute [NB...]    re-run notebooks in full mode and write the outputs back
+#   scripts/notebooks.sh execute [--cold] [NB...]
+#                                           re-run notebooks in full mode and write the outputs back, then
+#                                           time a quick-mode run; both wall times go into the notebook
+#                                           (metadata and the generated line under its title). --cold
+#                                           recomputes every cache from scratch (an empty OPTLAB_CACHE_DIR,
+#                                           moved into data/cache afterwards): only a cold run's time counts
+#                                           as the notebook's full run time
 #   scripts/notebooks.sh check [NB...]      run notebooks with OPTLAB_QUICK=1 into a temporary copy;
 #                                           fail on any error
-#   scripts/notebooks.sh lint [NB...]       check committed outputs without running anything: every code
-#                                           cell executed, no errors, no machine paths or timestamps,
-#                                           a figure in each of 02-09
-#   scripts/notebooks.sh selftest           prove that check runs optlab code and catches a failing cell
+#   scripts/notebooks.sh lint [--strict] [NB...]
+#                                           check committed notebooks without running anything (scripts/
+#                                           nbtool.py): errors for unexecuted cells, error outputs, machine
+#                                           paths, timestamps, `go: downloading` lines, no figure in 02-09;
+#                                           warnings (errors with --strict) for numbers typed into prose,
+#                                           no run-time line, no exercises cell, an old setup cell
+#   scripts/notebooks.sh caches             check that every committed cache in data/cache was computed by
+#                                           the current code (optlab caches)
+#   scripts/notebooks.sh selftest           prove that check runs optlab code, that the setup cell is
+#                                           silent, and that a failing cell fails; unit-test nbtool/nbgen
 #
 # NB defaults to every notebooks/*.ipynb. Nothing reads stdin; every step is
 # safe to repeat (install skips what is already present at the pinned version).
@@ -21,9 +33,10 @@
 #   OPTLAB_CHECK_OUT                       folder for check's executed copies (default: a temporary one,
 #                                          kept only when a notebook fails)
 #   GOMLX_BACKEND                          GoMLX backend for the kernel (default go, the pure-Go backend)
+#   OPTLAB_CACHE_DIR                       folder that replaces every cache's folder (notebook.CachePath)
 set -euo pipefail
 
-GONB_VERSION=v0.11.1
+GONB_VERSION=v0.11.3
 GOIMPORTS_VERSION=v0.52.0 # golang.org/x/tools
 JUPYTER_PACKAGES=(jupyter-notebook jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-client)
 # Debian's Jupyter runs on Debian's Python; a pyenv python3 first on PATH must not shadow it.
@@ -43,13 +56,16 @@ setup_env() {
 	if ! command -v go >/dev/null; then
 		[[ -x /usr/local/go/bin/go ]] && PATH=/usr/local/go/bin:$PATH
 	fi
-	command -v go >/dev/null || die "go is not on PATH (install Go 1.24 or newer)"
+	command -v go >/dev/null || die "go is not on PATH (install Go 1.26.5 or newer)"
 	GOBIN_DIR=$(go env GOBIN)
 	[[ -n $GOBIN_DIR ]] || GOBIN_DIR=$(go env GOPATH)/bin
 	case ":$PATH:" in *":$GOBIN_DIR:"*) ;; *) PATH=$GOBIN_DIR:$PATH ;; esac
 	export PATH
 	export HOME=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
 	export GOMLX_BACKEND=${GOMLX_BACKEND:-go}
+	# The kernel builds every cell with go build: the pure-Go backend's AVX2/AVX-512
+	# matrix kernels are compiled only with this experiment on.
+	export GOEXPERIMENT=${GOEXPERIMENT:-simd}
 	# A missing XLA plugin must be an error, not a download attempt that hangs.
 	export GOMLX_NO_AUTO_INSTALL=${GOMLX_NO_AUTO_INSTALL:-1}
 }
@@ -183,7 +199,9 @@ notebook_list() {
 # goes elsewhere.
 run_notebook() {
 	local in=$1 outdir=$2 timeout=$3
-	$JUPYTER nbconvert --to notebook --execute \
+	# No browser is attached: widgets show their static fallback at once
+	# (notebook.HeadlessEnv).
+	OPTLAB_HEADLESS=1 $JUPYTER nbconvert --to notebook --execute \
 		--ExecutePreprocessor.kernel_name=gonb \
 		--ExecutePreprocessor.timeout="$timeout" \
 		--ExecutePreprocessor.record_timing=False \
@@ -191,45 +209,11 @@ run_notebook() {
 }
 
 # error_outputs prints the failures recorded in an executed notebook, one line
-# each: error outputs (compile errors, kernel errors) and cells whose program
-# exited non-zero. GoNB v0.11.1 reports a program that panics or exits with a
-# non-zero status (and a failing `!` shell command) only as a stderr line
-# "exit status N" or "signal: NAME" while the cell still counts as executed,
-# so such a line is a failure too.
-error_outputs() {
-	$PY - "$1" <<'EOF'
-import json, re, sys
-nb = json.load(open(sys.argv[1]))
-strip = re.compile(r"\x1b\[[0-9;]*m")
-exited = re.compile(r"^(\^C)?(exit status [1-9][0-9]*|signal: [a-z ]+)$", re.M)
-code = 0
-for cell in nb.get("cells", []):
-    if cell.get("cell_type") != "code":
-        continue
-    code += 1
-    where = f"code cell {code} (execution count {cell.get('execution_count')})"
-    for out in cell.get("outputs", []):
-        kind = out.get("output_type")
-        if kind == "error":
-            msg = strip.sub("", out.get("ename", "") + ": " + out.get("evalue", "")).strip()
-            print(f"{where}: {msg}")
-        elif kind == "stream" and out.get("name") == "stderr":
-            text = strip.sub("", "".join(out.get("text", "")))
-            m = exited.search(text)
-            if m:
-                first = next((l for l in text.splitlines() if l.startswith(("panic:", "fatal error:"))), m.group(0))
-                print(f"{where}: program failed: {first.strip()} ({m.group(0)})")
-EOF
-}
+# each (error outputs, programs that exited non-zero: see scripts/nbtool.py).
+error_outputs() { $PY "$root/scripts/nbtool.py" errors "$1"; }
 
 # unexecuted_cells prints how many code cells of an executed notebook have no execution count.
-unexecuted_cells() {
-	$PY - "$1" <<'EOF'
-import json, sys
-nb = json.load(open(sys.argv[1]))
-print(sum(1 for c in nb.get("cells", []) if c.get("cell_type") == "code" and c.get("source") and not c.get("execution_count")))
-EOF
-}
+unexecuted_cells() { $PY "$root/scripts/nbtool.py" unexecuted "$1"; }
 
 # failure_summary prints the part of an nbconvert log that says why a cell
 # failed: nbclient's message ends with the cell's source between two dashed
@@ -288,92 +272,111 @@ cmd_check() {
 	((keep)) || rm -rf "$out"
 }
 
-# cmd_lint checks the committed notebooks' outputs (it runs nothing): every
-# code cell has an execution count, no cell failed, outputs hold no
-# machine-specific paths or timestamps, and notebooks 02-09 have a figure.
+# cmd_lint checks the committed notebooks (it runs nothing): see
+# scripts/nbtool.py for the rules. --strict turns warnings into errors.
 cmd_lint() {
+	local strict=()
+	if [[ ${1:-} == --strict ]]; then
+		strict=(--strict)
+		shift
+	fi
 	notebook_list "$@"
-	$PY - "${NBS[@]}" <<'EOF'
-import json, os, re, sys
-strip = re.compile(r"\x1b\[[0-9;]*m")
-exited = re.compile(r"^(\^C)?(exit status [1-9][0-9]*|signal: [a-z ]+)$", re.M)
-# Paths that name this machine or a run's temporary folders, and wall-clock stamps.
-machine = re.compile(r"(/work/|/root/|/home/[A-Za-z0-9_.-]+/|/tmp/gonb_|/tmp/go-build|/tmp/tmp)")
-stamp = re.compile(r"\b20[0-9]{2}-[01][0-9]-[0-3][0-9][T ][0-2][0-9]:[0-5][0-9](:[0-5][0-9])?")
-problems = 0
-def report(nb, msg):
-    global problems
-    problems += 1
-    print(f"[notebooks] lint: {nb}: {msg}", file=sys.stderr)
-for path in sys.argv[1:]:
-    nb_name = os.path.basename(path)
-    try:
-        nb = json.load(open(path))
-    except (OSError, ValueError) as e:
-        report(path, f"unreadable: {e}")
-        continue
-    code, figures = 0, 0
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") != "code":
-            continue
-        code += 1
-        where = f"code cell {code}"
-        if "".join(cell.get("source", "")).strip() and not cell.get("execution_count"):
-            report(path, f"{where} has no execution count")
-        for out in cell.get("outputs", []):
-            kind = out.get("output_type")
-            texts = []
-            if kind == "error":
-                report(path, f"{where} has an error output: {strip.sub('', out.get('ename', '') + ': ' + out.get('evalue', ''))}")
-            elif kind == "stream":
-                texts.append("".join(out.get("text", "")))
-                if out.get("name") == "stderr" and exited.search(strip.sub("", texts[-1])):
-                    report(path, f"{where}: its program failed ({exited.search(strip.sub('', texts[-1])).group(0)})")
-            elif kind in ("display_data", "execute_result"):
-                data = out.get("data", {})
-                if "image/png" in data or "image/svg+xml" in data:
-                    figures += 1
-                for mime in ("text/plain", "text/html", "text/markdown"):
-                    if mime in data:
-                        texts.append("".join(data[mime]))
-            for t in texts:
-                m = machine.search(t)
-                if m:
-                    report(path, f"{where}: machine-specific path in output: ...{t[max(0, m.start() - 30):m.end() + 30]!r}...")
-                m = stamp.search(t)
-                if m:
-                    report(path, f"{where}: timestamp in output: {m.group(0)}")
-    if re.match(r"0[2-9]_", nb_name) and figures == 0:
-        report(path, "no figure (image/png or image/svg+xml output)")
-print(f"[notebooks] lint: {len(sys.argv) - 1} notebook(s), {problems} problem(s)", file=sys.stderr)
-sys.exit(1 if problems else 0)
-EOF
+	$PY "$root/scripts/nbtool.py" lint "${strict[@]}" "${NBS[@]}"
 }
 
+# cmd_caches checks that every committed cache was computed by the current code.
+cmd_caches() {
+	(($# == 0)) || die "caches takes no arguments"
+	local bin
+	bin=$(mktemp -d "${TMPDIR:-/tmp}/optlab-caches.XXXXXX")
+	CACHES_TMP=$bin
+	trap 'rm -rf "$CACHES_TMP"' EXIT
+	(cd "$root" && go build -o "$bin/optlab" ./cmd/optlab) || die "building cmd/optlab failed"
+	cd "$root"
+	"$bin/optlab" caches --dir data/cache
+}
+
+# seconds_since T0_NS prints the seconds elapsed since T0_NS (date +%s%N), with one decimal.
+seconds_since() { awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'; }
+
+# save_caches DIR moves the caches a cold run computed into data/cache.
+save_caches() {
+	local f n=0
+	shopt -s nullglob
+	for f in "$1"/*; do
+		mv -f "$f" "$root/data/cache/$(basename "$f")"
+		n=$((n + 1))
+	done
+	shopt -u nullglob
+	log "execute: $n cache file(s) moved into data/cache"
+}
+
+# cmd_execute runs each notebook in full mode and writes its outputs back,
+# then times a quick-mode run (with its own empty cache folder), and records
+# both wall times in the notebook (scripts/nbtool.py runtime). A plain run
+# reuses the committed caches, so its time is not the notebook's: only --cold
+# (every cache recomputed into an empty OPTLAB_CACHE_DIR, then moved into
+# data/cache, also when the notebook fails, so nothing computed is lost)
+# records the full run time.
 cmd_execute() {
 	require_tools
+	local cold=0
+	if [[ ${1:-} == --cold ]]; then
+		cold=1
+		shift
+	fi
 	# Committed outputs are full-mode outputs.
 	unset OPTLAB_QUICK
-	local timeout=${OPTLAB_CELL_TIMEOUT:-1800} nbs nb t0 tmp errs n total=$SECONDS
+	local timeout=${OPTLAB_CELL_TIMEOUT:-1800} nbs nb name t0 full quick tmp errs n total=$SECONDS cores
+	local record=()
 	notebook_list "$@"
 	nbs=("${NBS[@]}")
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/optlab-execute.XXXXXX")
 	EXECUTE_TMP=$tmp
 	trap 'rm -rf "$EXECUTE_TMP"' EXIT
-	log "execute: ${#nbs[@]} notebook(s), full mode, GOMLX_BACKEND=$GOMLX_BACKEND"
+	cores=$(nproc)
+	log "execute: ${#nbs[@]} notebook(s), full mode$( ((cold)) && echo ' from empty caches (--cold)'), GOMLX_BACKEND=$GOMLX_BACKEND, $cores cores"
 	for nb in "${nbs[@]}"; do
-		t0=$SECONDS
+		name=$(basename "$nb")
+		rm -rf "$tmp/full" "$tmp/quick" "$tmp/cache" "$tmp/qcache"
+		mkdir -p "$tmp/full" "$tmp/quick" "$tmp/cache" "$tmp/qcache"
 		log "execute: $nb ..."
-		if ! run_notebook "$nb" "$tmp" "$timeout" >"$tmp/log" 2>&1; then
+		t0=$(date +%s%N)
+		if ! (
+			((cold)) && export OPTLAB_CACHE_DIR="$tmp/cache"
+			run_notebook "$nb" "$tmp/full" "$timeout"
+		) >"$tmp/log" 2>&1; then
+			((cold)) && save_caches "$tmp/cache"
 			failure_summary "$tmp/log" >&2
 			die "$nb failed; left unchanged"
 		fi
-		errs=$(error_outputs "$tmp/$(basename "$nb")")
+		full=$(seconds_since "$t0")
+		((cold)) && save_caches "$tmp/cache"
+		errs=$(error_outputs "$tmp/full/$name")
 		[[ -z $errs ]] || die "$nb has error outputs; left unchanged:"$'\n'"$errs"
-		n=$(unexecuted_cells "$tmp/$(basename "$nb")")
+		n=$(unexecuted_cells "$tmp/full/$name")
 		[[ $n == 0 ]] || die "$nb has $n code cell(s) without an execution count; left unchanged"
-		cp "$tmp/$(basename "$nb")" "$nb"
-		log "execute: $nb written ($((SECONDS - t0)) s)"
+		log "execute: $nb ran in full mode in $full s; timing quick mode ..."
+		t0=$(date +%s%N)
+		if ! (
+			export OPTLAB_QUICK=1 OPTLAB_CACHE_DIR="$tmp/qcache"
+			run_notebook "$nb" "$tmp/quick" "$timeout"
+		) >"$tmp/log" 2>&1; then
+			failure_summary "$tmp/log" >&2
+			die "$nb fails in quick mode (the full run passed); left unchanged"
+		fi
+		quick=$(seconds_since "$t0")
+		errs=$(error_outputs "$tmp/quick/$name")
+		[[ -z $errs ]] || die "$nb has error outputs in quick mode; left unchanged:"$'\n'"$errs"
+		cp "$tmp/full/$name" "$nb"
+		record=(--quick "$quick" --cores "$cores" --backend "$GOMLX_BACKEND")
+		if ((cold)); then
+			record+=(--full "$full")
+		else
+			log "execute: full run time not recorded (caches were reused; --cold measures it)"
+		fi
+		$PY "$root/scripts/nbtool.py" runtime "$nb" "${record[@]}"
+		log "execute: $nb written (full $full s, quick $quick s)"
 	done
 	log "execute: done in $((SECONDS - total)) s"
 }
@@ -396,20 +399,77 @@ cmd_serve() {
 		--NotebookApp.token="$token" --notebook-dir="$root" "${extra[@]}" "$@"
 }
 
-# cmd_selftest proves that check really runs notebooks: a notebook that imports
-# optlab and computes with GoMLX must pass, one with a failing cell must fail.
+# cmd_selftest proves that the tooling works: nbtool's and nbgen's unit tests
+# pass; the setup script refuses to run outside GoNB and is silent inside a
+# module; a notebook that imports optlab and computes with GoMLX passes check,
+# with an empty setup output and a clean lint; one with a failing cell fails;
+# and execute records run times in a notebook.
 cmd_selftest() {
-	local td=$root/scripts/testdata/notebooks out want='quick=1 grad=[2 4 6] model=smoke epochs=1'
+	local td=$root/scripts/testdata/notebooks out want='quick=1 grad=[2 4 6] model=smoke epochs=1' msg
 	out=$(mktemp -d "${TMPDIR:-/tmp}/optlab-selftest.XXXXXX")
+	log "selftest: unit tests of scripts/nbtool.py and scripts/nbgen.py"
+	$PY -m unittest discover -s "$root/scripts" -p 'nb*_test.py' 2>"$out/unittest.log" || {
+		cat "$out/unittest.log" >&2
+		die "selftest: nbtool/nbgen unit tests failed"
+	}
+
+	log "selftest: the setup script"
+	if msg=$(GONB_TMP_DIR='' "$root/scripts/nbsetup.sh" 2>&1); then
+		die "selftest: nbsetup.sh ran without GONB_TMP_DIR"
+	fi
+	[[ $msg == *"GONB_TMP_DIR is not set"* ]] || die "selftest: nbsetup.sh without GONB_TMP_DIR said: $msg"
+	if msg=$(GONB_TMP_DIR=$root "$root/scripts/nbsetup.sh" 2>&1); then
+		die "selftest: nbsetup.sh agreed to edit the repository's go.mod"
+	fi
+	mkdir -p "$out/mod"
+	printf 'module gonb_selftest\n\ngo 1.26\n' >"$out/mod/go.mod"
+	msg=$(GONB_TMP_DIR=$out/mod GOEXPERIMENT=simd "$root/scripts/nbsetup.sh" 2>&1) || die "selftest: nbsetup.sh failed in a fresh module: $msg"
+	[[ -z $msg ]] || die "selftest: nbsetup.sh printed on success: $msg"
+	local gomlx
+	gomlx=$(cd "$root" && go list -m -f '{{.Version}}' github.com/gomlx/gomlx)
+	grep -q "github.com/gomlx/gomlx $gomlx" "$out/mod/go.mod" || die "selftest: nbsetup.sh did not pin gomlx $gomlx"
+
 	log "selftest: a notebook importing optlab must pass"
 	(OPTLAB_CHECK_OUT=$out/pass cmd_check "$td/pass.ipynb") || die "selftest: pass.ipynb failed (outputs in $out)"
-	# The executed copy must hold the cell's real output, computed in quick mode.
+	# The executed copy must hold the cell's real output, computed in quick mode,
+	# an empty setup cell, and nothing lint rejects (module downloads included).
 	grep -qF "$want" "$out/pass/pass.ipynb" || die "selftest: pass.ipynb lacks the output \"$want\" (see $out/pass)"
+	$PY - "$out/pass/pass.ipynb" <<'PYEOF' || die "selftest: the setup cell of pass.ipynb printed something (see $out/pass)"
+import json, sys
+cells = [c for c in json.load(open(sys.argv[1]))["cells"] if c["cell_type"] == "code"]
+sys.exit(1 if cells[0]["outputs"] else 0)
+PYEOF
+	cmd_lint "$out/pass/pass.ipynb" 2>"$out/lint.log" || {
+		cat "$out/lint.log" >&2
+		die "selftest: lint rejects the executed pass.ipynb"
+	}
+
 	log "selftest: a notebook with a failing cell must fail"
 	if (OPTLAB_CHECK_OUT=$out/fail cmd_check "$td/fail.ipynb"); then
 		die "selftest: check accepted fail.ipynb (outputs in $out)"
 	fi
 	grep -qF 'deliberate failure' "$out/fail/fail.log" "$out/fail/fail.ipynb" || die "selftest: fail.ipynb failed for another reason (see $out/fail)"
+
+	log "selftest: execute --cold records the run times"
+	local copy=$td/.selftest-execute.ipynb
+	cp "$td/pass.ipynb" "$copy"
+	(cmd_execute --cold "$copy") || {
+		rm -f "$copy"
+		die "selftest: execute failed on a copy of pass.ipynb"
+	}
+	$PY - "$copy" <<'PYEOF' || {
+import json, sys
+nb = json.load(open(sys.argv[1]))
+rt = nb["metadata"]["optlab"]["runtime"]
+first = "".join(nb["cells"][0]["source"])
+ok = rt["full_seconds"] > 0 and rt["quick_seconds"] > 0 and rt["cores"] > 0 and "Runs in about" in first
+print(rt, first.splitlines()[0], file=sys.stderr)
+sys.exit(0 if ok else 1)
+PYEOF
+		rm -f "$copy"
+		die "selftest: execute did not record the run times"
+	}
+	rm -f "$copy"
 	rm -rf "$out"
 	log "selftest: ok"
 }
@@ -430,6 +490,7 @@ main() {
 	execute) cmd_execute "$@" ;;
 	check) cmd_check "$@" ;;
 	lint) cmd_lint "$@" ;;
+	caches) cmd_caches "$@" ;;
 	selftest) cmd_selftest "$@" ;;
 	-h | --help | help) usage ;;
 	*)

@@ -5,33 +5,23 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
+	"github.com/dustin/go-humanize"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+
+	"optlab.dev/internal/lists"
+	"optlab.dev/internal/sysmem"
 	"optlab.dev/optlab"
+	"optlab.dev/optlab/bench"
+	"optlab.dev/optlab/datasets"
 	"optlab.dev/optlab/models"
 	"optlab.dev/optlab/optimizers"
+	"optlab.dev/optlab/plots"
 )
-
-// benchReport is what `optlab bench --json` writes.
-type benchReport struct {
-	Date       string                    `json:"date"`
-	Host       benchHost                 `json:"host"`
-	Training   []*optlab.TrainBenchmark  `json:"training"`
-	Updates    []*optlab.UpdateBenchmark `json:"updates"`
-	FastDense  bool                      `json:"fast_dense"`
-	BackendCfg string                    `json:"backend_config"`
-}
-
-type benchHost struct {
-	GOOS      string `json:"goos"`
-	GOARCH    string `json:"goarch"`
-	NumCPU    int    `json:"num_cpu"`
-	GoVersion string `json:"go_version"`
-}
 
 func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", "Measure training throughput (samples/s) and time to first step of the models at the\n"+
@@ -40,7 +30,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		"PyTorch reference back to back and prints the ratios.", stderr)
 	var (
 		modelList, batchList, optimizer, updateList, updateOpt, backend, data, jsonOut string
-		steps, epochs, updateSteps                                                     int
+		updateShapes                                                                   string
+		steps, epochs, updateSteps, members                                            int
+		memoryLimit                                                                    string
 		seed                                                                           int64
 		fastDense                                                                      bool
 	)
@@ -50,6 +42,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&steps, "steps", 200, "timed training steps per epoch")
 	fs.IntVar(&epochs, "epochs", 2, "timed epochs (an untimed first epoch compiles and warms up)")
 	fs.StringVar(&updateList, "update-params", "1e6", `comma-separated parameter counts for the optimizer update benchmark, e.g. "1e6,1e8" ("" for none)`)
+	fs.StringVar(&updateShapes, "update-shapes", "", `comma-separated shapes of one matrix each for more update benchmarks, e.g. "1000x1000,4096x1024" (shampoo and soap precondition rows and columns: a flat vector is their worst case)`)
 	fs.StringVar(&updateOpt, "update-optimizer", "adam", "optimizer spec for the update benchmark")
 	fs.IntVar(&updateSteps, "update-steps", 20, "timed updates per parameter count")
 	fs.StringVar(&backend, "backend", "", `GoMLX backend: go (pure Go, default), xla:cpu, xla:cuda; "go:ops_parallel" etc. pass options to the pure-Go backend (default $GOMLX_BACKEND or go)`)
@@ -57,26 +50,31 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&jsonOut, "json", "", `also write the results as JSON to this file ("-" for stdout, replacing the table)`)
 	fs.Int64Var(&seed, "seed", 1, "random seed of the weights and the batch order")
 	fs.BoolVar(&fastDense, "fast-dense", true, "route dense layers' backward pass through explicit matrix products (models.Options.FastDense)")
+	fs.IntVar(&members, "population", 1, "also train each model and batch size as a learning-rate sweep of this many members in one population and report trials/hour next to one-by-one training (1: off)")
+	fs.StringVar(&memoryLimit, "memory-limit", "", memoryLimitUsage)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	var names []string
-	for _, m := range splitList(modelList) {
+	names := lists.Split(modelList, ",")
+	for _, m := range names {
 		if _, err := models.Get(m); err != nil {
 			return usageError("--models: %v", err)
 		}
-		names = append(names, m)
 	}
-	batches, err := parseInts("--batch-sizes", batchList)
+	batches, err := lists.PositiveInts(batchList)
 	if err != nil {
-		return err
+		return usageError("--batch-sizes: %v", err)
 	}
 	if len(names) > 0 && len(batches) == 0 {
 		return usageError("--batch-sizes: no batch size given")
 	}
-	counts, err := parseCounts("--update-params", updateList)
+	counts, err := lists.Counts(updateList)
 	if err != nil {
-		return err
+		return usageError("--update-params: %v", err)
+	}
+	shapeList, err := parseShapes(updateShapes)
+	if err != nil {
+		return usageError("--update-shapes: %v", err)
 	}
 	if steps < 1 {
 		return usageError("--steps must be ≥ 1, got %d", steps)
@@ -87,76 +85,107 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if updateSteps < 1 {
 		return usageError("--update-steps must be ≥ 1, got %d", updateSteps)
 	}
-	for flagName, spec := range map[string]string{"--optimizer": optimizer, "--update-optimizer": updateOpt} {
-		if _, err := optimizers.Parse(spec); err != nil {
-			return usageError("%s: %v", flagName, err)
-		}
+	if members < 1 {
+		return usageError("--population must be ≥ 1, got %d", members)
+	}
+	limit, err := parseMemoryLimit(memoryLimit)
+	if err != nil {
+		return err
+	}
+	opt, err := optimizers.Parse(optimizer)
+	if err != nil {
+		return usageError("--optimizer: %v", err)
+	}
+	updateOptimizer, err := optimizers.Parse(updateOpt)
+	if err != nil {
+		return usageError("--update-optimizer: %v", err)
 	}
 
+	if len(names) > 0 {
+		for _, b := range batches {
+			if n := datasets.MNISTTrainSize; b > n/steps {
+				return usageError("--steps %d at batch size %d needs %d training images, MNIST has %d", steps, b, b*steps, n)
+			}
+		}
+	}
+	for _, dims := range append(shapesOf(counts), shapeList...) {
+		// Parameters, gradients, the update and the optimizer's state, in float32.
+		n := int64(1)
+		for _, d := range dims {
+			n *= int64(d)
+		}
+		need := uint64(n)*4*3 + uint64(updateOptimizer.StateBytesFor(shapes.Make(dtypes.Float32, dims...)))
+		if limit := sysmem.Limit(); limit > 0 && need > limit {
+			return usageError("update benchmark of shape %s needs at least %s of memory for %s, this machine allows %s",
+				formatShape(dims), humanize.IBytes(need), updateOpt, humanize.IBytes(limit))
+		}
+	}
+	if jsonOut != "" && jsonOut != "-" {
+		if err := checkWritableFile("--json", jsonOut); err != nil {
+			return err
+		}
+	}
 	be, err := optlab.NewBackend(backend)
 	if err != nil {
 		return err
 	}
-	rep := &benchReport{
-		Date:       time.Now().UTC().Format(time.RFC3339),
-		Host:       benchHost{runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version()},
-		FastDense:  fastDense,
-		BackendCfg: optlab.BackendName(backend),
-	}
-	if rep.BackendCfg == "go" || rep.BackendCfg == "simplego" {
-		rep.BackendCfg = optlab.PureGoConfig // what NewBackend made of it
-	}
-	table := jsonOut != "-"
-	var tw *tabwriter.Writer
+	cfg := bench.Config{Models: names, BatchSizes: batches, Optimizer: opt, Steps: steps, Epochs: epochs, Seed: seed,
+		FastDense: fastDense, UpdateParams: counts, UpdateShapes: shapeList, UpdateOptimizer: updateOptimizer, UpdateSteps: updateSteps,
+		BackendConfig: optlab.BackendName(backend), Population: members, TrainPopulation: populationTrainer(limit)}
 	if len(names) > 0 {
-		m, err := models.LoadMNIST(data)
+		m, err := datasets.LoadMNIST(data)
 		if err != nil {
 			return err
 		}
-		for _, b := range batches {
-			if b*steps > m.Train.Len() {
-				return usageError("--steps %d at batch size %d needs %d training images, MNIST has %d", steps, b, b*steps, m.Train.Len())
+		cfg.Train = m.Train
+	}
+	table := jsonOut != "-"
+	var onTrain func(*bench.TrainResult)
+	var onUpdate func(*bench.UpdateResult)
+	if table {
+		var tw *tabwriter.Writer
+		onTrain = func(r *bench.TrainResult) {
+			if tw == nil {
+				fmt.Fprintf(stdout, "Training throughput: backend %s, optimizer %s, %d timed steps (after one untimed epoch)\n", be.Name(), optimizer, steps*epochs)
+				tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+				fmt.Fprintln(tw, "model\tbatch\tsamples/s\tfirst step\tCPU/wall\tpeak RSS\t")
 			}
+			fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.2f s\t%.2f\t%s\t\n", r.Model, r.BatchSize, r.SamplesPerSec, r.FirstStepSeconds, r.CPUSeconds/r.Seconds, plots.FormatBytes(float64(r.PeakRSSBytes)))
+			tw.Flush()
 		}
-		opts := models.DefaultOptions()
-		opts.FastDense = fastDense
-		if table {
-			fmt.Fprintf(stdout, "Training throughput: backend %s, optimizer %s, %d timed steps (after one untimed epoch)\n", be.Name(), optimizer, steps*epochs)
-			tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "model\tbatch\tsamples/s\tfirst step\tCPU/wall\tpeak RSS\t")
-		}
-		for _, name := range names {
-			for _, b := range batches {
-				r, err := optlab.BenchTraining(be, m.Train, name, optimizer, b, steps, epochs, seed, &opts)
-				if err != nil {
-					return err
-				}
-				rep.Training = append(rep.Training, r)
-				if table {
-					fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.2f s\t%.2f\t%s\t\n", r.Model, r.BatchSize, r.SamplesPerSec, r.FirstStepSeconds, r.CPUSeconds/r.Seconds, mib(r.PeakRSSBytes))
-					tw.Flush()
-				}
+		var uw *tabwriter.Writer
+		onUpdate = func(r *bench.UpdateResult) {
+			if uw == nil {
+				fmt.Fprintf(stdout, "\nOptimizer update throughput: %s, float32, %d timed updates\n", updateOpt, updateSteps)
+				uw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+				fmt.Fprintln(uw, "params\tms/update\tparams/s\teffective GB/s\tstate (reported)\tstate (RSS growth)\tpeak RSS\t")
 			}
+			params := humanCount(r.Params)
+			if len(r.Shape) > 1 {
+				params = formatShape(r.Shape)
+			}
+			fmt.Fprintf(uw, "%s\t%.3f\t%.3g\t%.2f\t%s\t%s\t%s\t\n", params, 1e3*r.SecondsPerStep, r.ParamsPerSec,
+				r.BytesPerSec/1e9, plots.FormatBytes(float64(r.StateBytes)), plots.FormatBytes(float64(r.RSSGrowthBytes)), plots.FormatBytes(float64(r.PeakRSSBytes)))
+			uw.Flush()
 		}
 	}
-	if len(counts) > 0 {
-		if table {
-			fmt.Fprintf(stdout, "\nOptimizer update throughput: %s, float32, %d timed updates\n", updateOpt, updateSteps)
-			tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "params\tms/update\tparams/s\teffective GB/s\tstate (reported)\tstate (RSS growth)\tpeak RSS\t")
-		}
-		for _, n := range counts {
-			r, err := optlab.BenchUpdate(be, updateOpt, n, updateSteps)
-			if err != nil {
-				return err
+	if table && members > 1 {
+		var pw *tabwriter.Writer
+		cfg.OnPopulation = func(r *bench.PopulationResult) {
+			if pw == nil {
+				fmt.Fprintf(stdout, "\nPopulation throughput: learning-rate sweeps of %d members (lr/10 … lr·10) in one graph vs one by one; trials of %d examples (one MNIST epoch), training steps only\n",
+					members, bench.TrialExamples)
+				pw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+				fmt.Fprintln(pw, "model\tbatch\tmembers\tsamples/s (all members)\ttrials/h\ttrials/h one by one\tspeedup\tfirst step\tpeak RSS\t")
 			}
-			rep.Updates = append(rep.Updates, r)
-			if table {
-				fmt.Fprintf(tw, "%s\t%.3f\t%.3g\t%.2f\t%s\t%s\t%s\t\n", humanCount(n), 1e3*r.SecondsPerStep, r.ParamsPerSec,
-					r.BytesPerSec/1e9, mib(r.StateBytes), mib(r.RSSGrowthBytes), mib(r.PeakRSSBytes))
-				tw.Flush()
-			}
+			fmt.Fprintf(pw, "%s\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.2f×\t%.2f s\t%s\t\n", r.Model, r.BatchSize, r.Members, r.MemberSamplesPerSec,
+				r.TrialsPerHour, r.SequentialTrialsPerHour, r.Speedup, r.FirstStepSeconds, plots.FormatBytes(float64(r.PeakRSSBytes)))
+			pw.Flush()
 		}
+	}
+	rep, err := bench.Run(be, cfg, onTrain, onUpdate)
+	if err != nil {
+		return err
 	}
 	if jsonOut != "" {
 		enc, err := json.MarshalIndent(rep, "", "  ")
@@ -175,35 +204,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// parseInts reads a comma-separated list of positive integers.
-func parseInts(flagName, s string) ([]int, error) {
-	var out []int
-	for _, p := range splitList(s) {
-		v, err := strconv.Atoi(p)
-		if err != nil || v < 1 {
-			return nil, usageError("%s: %q is not a positive integer", flagName, p)
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
-// parseCounts reads a comma-separated list of positive counts, accepting
-// exponent notation ("1e6").
-func parseCounts(flagName, s string) ([]int64, error) {
-	var out []int64
-	for _, p := range splitList(s) {
-		v, err := strconv.ParseFloat(p, 64)
-		if err != nil || v < 1 || v > 1e10 || v != float64(int64(v)) {
-			return nil, usageError("%s: %q is not a whole number between 1 and 1e10", flagName, p)
-		}
-		out = append(out, int64(v))
-	}
-	return out, nil
-}
-
-func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
-
+// humanCount prints a parameter count as 1k, 1M or 1G when it is a round
+// thousand, million or billion.
 func humanCount(n int64) string {
 	switch {
 	case n >= 1e9 && n%1e9 == 0:
@@ -214,4 +216,44 @@ func humanCount(n int64) string {
 		return fmt.Sprintf("%dk", n/1e3)
 	}
 	return strconv.FormatInt(n, 10)
+}
+
+// parseShapes reads "1000x1000,4096x1024": shapes of 1 to 1e10 parameters.
+func parseShapes(s string) ([][]int, error) {
+	var out [][]int
+	for _, part := range lists.Split(s, ",") {
+		var dims []int
+		n := int64(1)
+		for _, d := range strings.Split(part, "x") {
+			v, err := strconv.Atoi(strings.TrimSpace(d))
+			if err != nil || v < 1 {
+				return nil, fmt.Errorf("%q: want dimensions ≥ 1 separated by x, e.g. 1000x1000", part)
+			}
+			if n > 1e10/int64(v) {
+				return nil, fmt.Errorf("%q has more than 1e10 parameters", part)
+			}
+			n *= int64(v)
+			dims = append(dims, v)
+		}
+		out = append(out, dims)
+	}
+	return out, nil
+}
+
+// shapesOf turns parameter counts into the shapes of flat vectors.
+func shapesOf(counts []int64) [][]int {
+	out := make([][]int, len(counts))
+	for i, n := range counts {
+		out[i] = []int{int(n)}
+	}
+	return out
+}
+
+// formatShape prints dims as 1000x1000.
+func formatShape(dims []int) string {
+	parts := make([]string, len(dims))
+	for i, d := range dims {
+		parts[i] = strconv.Itoa(d)
+	}
+	return strings.Join(parts, "x")
 }

@@ -8,14 +8,19 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
+	"optlab.dev/internal/lists"
 	"optlab.dev/optlab"
+	"optlab.dev/optlab/datasets"
+	"optlab.dev/optlab/diagnostics"
 	"optlab.dev/optlab/models"
-	"optlab.dev/optlab/optimizers"
+	"optlab.dev/optlab/plots"
+	"optlab.dev/optlab/runs"
 )
 
 // defaultOptimizers are the walkthrough's Q8 settings (answer B: SGD lr 0.01
@@ -26,7 +31,7 @@ const defaultOptimizers = "sgd(lr=0.01); adam(lr=0.001,keras=true); rmsprop(lr=0
 // runFlags are the flags shared by compare and train.
 type runFlags struct {
 	model, optimizers, backend, out, split, data, nonFinite, protocol, seeds string
-	epochs, batchSize, limit, plateauPatience                                int
+	epochs, batchSize, limit, plateauPatience, accumulate, telemetry         int
 	plateauFactor                                                            float64
 	seed                                                                     int64
 	quiet                                                                    bool
@@ -47,37 +52,47 @@ func (f *runFlags) register(fs *flag.FlagSet, optimizersUsage, optimizersDefault
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar")
 	fs.Float64Var(&f.plateauFactor, "plateau-factor", 0, "reduce-on-plateau: multiply the learning rate by this factor in (0,1) when the validation loss has not improved for --plateau-patience epochs (0: off)")
 	fs.IntVar(&f.plateauPatience, "plateau-patience", 2, "reduce-on-plateau: epochs without improvement before the learning rate is reduced")
+	fs.IntVar(&f.accumulate, "accumulate", 1, "micro-batches of --batch-size examples whose gradients make one update (gradient accumulation)")
+	fs.IntVar(&f.telemetry, "telemetry", 0, "record the learning rate applied, gradient and update norms and adaptive step sizes every N updates (0: off)")
 }
 
 // validate checks the flags that can be checked without loading anything.
 func (f *runFlags) validate() error {
-	if _, err := models.Get(f.model); err != nil {
-		return usageError("--model: %v", err)
-	}
-	if f.epochs < 1 {
-		return usageError("--epochs must be ≥ 1, got %d", f.epochs)
-	}
-	if f.batchSize < 1 {
-		return usageError("--batch-size must be ≥ 1, got %d", f.batchSize)
-	}
-	if f.limit < 0 {
-		return usageError("--limit must be ≥ 0, got %d", f.limit)
-	}
-	if _, err := models.ParseSplit(f.split); err != nil {
-		return usageError("--split: %v", err)
-	}
-	switch optlab.NonFinitePolicy(f.nonFinite) {
-	case optlab.StopOnNonFinite, optlab.SkipNonFinite:
-	default:
-		return usageError("--non-finite: unknown policy %q (valid: stop, skip)", f.nonFinite)
+	s := optlab.Settings{Model: f.model, Epochs: f.epochs, BatchSize: f.batchSize, Limit: f.limit, Split: f.split,
+		NonFinite: optlab.NonFinitePolicy(f.nonFinite), Plateau: f.plateau()}
+	if err := s.Validate(); err != nil {
+		return settingError(err)
 	}
 	if f.out == "" {
 		return usageError("--out must not be empty")
 	}
-	if err := f.plateau().Validate(); err != nil {
-		return usageError("--plateau-factor/--plateau-patience: %v", err)
+	if f.accumulate < 1 {
+		return usageError("--accumulate must be ≥ 1, got %d", f.accumulate)
+	}
+	if f.telemetry < 0 {
+		return usageError("--telemetry must be ≥ 0, got %d", f.telemetry)
+	}
+	if err := optlab.CheckMemory(f.batchSize, 1); err != nil {
+		return usageError("--batch-size: %v", err)
 	}
 	return nil
+}
+
+// settingError turns the error of a run setting into a usage error that
+// names its flag: "--epochs must be ≥ 1, got 0", "--split: unknown split ...".
+func settingError(err error) error {
+	var se *optlab.SettingError
+	if !errors.As(err, &se) {
+		return usageError("%v", err)
+	}
+	flag := "--" + strings.ReplaceAll(se.Key, "_", "-")
+	if se.Key == "plateau" {
+		flag = "--plateau-factor/--plateau-patience"
+	}
+	if se.Predicate {
+		return usageError("%s %s", flag, se.Problem)
+	}
+	return usageError("%s: %s", flag, se.Problem)
 }
 
 // plateau returns the reduce-on-plateau setting, nil when off.
@@ -88,18 +103,11 @@ func (f *runFlags) plateau() *optlab.Plateau {
 	return &optlab.Plateau{Factor: f.plateauFactor, Patience: f.plateauPatience}
 }
 
-// splitSpecs splits a ';'-separated list of optimizer specs and checks each.
-func splitSpecs(list string) ([]string, error) {
-	var specs []string
-	for _, s := range strings.Split(list, ";") {
-		s = strings.TrimSpace(s)
-		if s == "" {
-			continue
-		}
-		if _, err := optimizers.Parse(s); err != nil {
-			return nil, usageError("--optimizers: %v", err)
-		}
-		specs = append(specs, s)
+// parseSpecs parses a ';'-separated list of optimizer specs, each once.
+func parseSpecs(list string) ([]optlab.Spec, error) {
+	specs, err := optlab.ParseSpecs(lists.Split(list, ";")...)
+	if err != nil {
+		return nil, usageError("--optimizers: %v", err)
 	}
 	if len(specs) == 0 {
 		return nil, usageError("--optimizers: no optimizer given")
@@ -107,37 +115,37 @@ func splitSpecs(list string) ([]string, error) {
 	return specs, nil
 }
 
-// parseSeeds reads "1,2,3" or "1-5".
-func parseSeeds(s string) ([]int64, error) {
-	if s == "" {
-		return nil, nil
+// parseSpecsAccumulating is parseSpecs for runs of accumulate micro-batches
+// per update, which every optimizer must allow (sam does not).
+func parseSpecsAccumulating(list string, accumulate int) ([]optlab.Spec, error) {
+	specs, err := parseSpecs(list)
+	if err != nil {
+		return nil, err
 	}
-	if a, b, ok := strings.Cut(s, "-"); ok && !strings.Contains(s, ",") {
-		lo, err1 := strconv.ParseInt(a, 10, 64)
-		hi, err2 := strconv.ParseInt(b, 10, 64)
-		if err1 != nil || err2 != nil || hi < lo || hi-lo > 1000 {
-			return nil, usageError("--seeds: bad range %q (want e.g. 1-5)", s)
+	for _, s := range specs {
+		if err := optlab.CheckAccumulate(s.Optimizer, accumulate); err != nil {
+			return nil, usageError("--%v", err)
 		}
-		var out []int64
-		for v := lo; v <= hi; v++ {
-			out = append(out, v)
-		}
-		return out, nil
 	}
-	var out []int64
-	for _, p := range strings.Split(s, ",") {
-		v, err := strconv.ParseInt(strings.TrimSpace(p), 10, 64)
-		if err != nil {
-			return nil, usageError("--seeds: %q is not an integer", p)
-		}
-		out = append(out, v)
-	}
-	return out, nil
+	return specs, nil
 }
 
-// setup loads the backend and the data, printing what it uses.
+// parseSeeds reads "1,2,3" or "1-5".
+func parseSeeds(s string) ([]int64, error) {
+	seeds, err := lists.Seeds(s)
+	if err != nil {
+		return nil, usageError("--seeds: %v", err)
+	}
+	return seeds, nil
+}
+
+// setup checks that --out can be written, then loads the backend and the
+// data, printing what it uses.
 func (f *runFlags) setup(stdout io.Writer) (*optlab.Env, error) {
-	split, _ := models.ParseSplit(f.split)
+	if err := checkWritableDir("--out", f.out); err != nil {
+		return nil, err
+	}
+	split, _ := datasets.ParseSplit(f.split)
 	backend, err := optlab.NewBackend(f.backend)
 	if err != nil {
 		return nil, err
@@ -155,6 +163,7 @@ func (f *runFlags) config(stderr io.Writer) optlab.Config {
 	cfg := optlab.Config{
 		Model: f.model, Epochs: f.epochs, BatchSize: f.batchSize, Seed: f.seed,
 		NonFinite: optlab.NonFinitePolicy(f.nonFinite), Plateau: f.plateau(),
+		Accumulate: f.accumulate, Telemetry: f.telemetry,
 	}
 	if !f.quiet && isTerminal(stderr) {
 		cfg.Progress = stderr
@@ -188,7 +197,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	if err := f.validate(); err != nil {
 		return err
 	}
-	specs, err := splitSpecs(f.optimizers)
+	specs, err := parseSpecsAccumulating(f.optimizers, f.accumulate)
 	if err != nil {
 		return err
 	}
@@ -209,13 +218,13 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 
 	var done []*optlab.History
 	save := func() error {
-		csvPath, jsonPath, err := optlab.SaveResults(f.out, "compare", done)
+		csvPath, jsonPath, err := runs.SaveResults(f.out, "compare", done)
 		if err != nil {
 			return err
 		}
-		figPath, ferr := optlab.SaveCurves(done, f.out, "compare")
+		figPath, ferr := runs.SaveCurves(done, f.out, "compare")
 		fmt.Fprintf(stdout, "results: %s, %s", csvPath, jsonPath)
-		if ferr == nil {
+		if ferr == nil && figPath != "" {
 			fmt.Fprintf(stdout, ", %s", figPath)
 		}
 		fmt.Fprintln(stdout)
@@ -226,8 +235,8 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	}
 	cc := optlab.CompareConfig{
 		Base: f.config(stderr), Optimizers: specs, Seeds: seeds, Protocol: proto,
-		OnRunStart: func(spec string, seed int64) {
-			fmt.Fprintf(stdout, "\n== %s · %s · seed %d · %s protocol\n", f.model, spec, seed, proto)
+		OnRunStart: func(label string, seed int64) {
+			fmt.Fprintf(stdout, "\n== %s · %s · seed %d · %s protocol\n", f.model, label, seed, proto)
 		},
 		OnRunEnd: func(h *optlab.History, err error) {
 			if h == nil {
@@ -235,20 +244,20 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 			}
 			if h.Err == "" {
 				fmt.Fprintf(stdout, "test_loss: %.4f - test_accuracy: %.4f - state: %s - %.1fs\n",
-					h.TestLoss, h.TestAccuracy, optlab.FormatBytes(h.StateBytes), h.Elapsed.Seconds())
+					h.TestLoss, h.TestAccuracy, humanize.IBytes(uint64(h.StateBytes)), h.Elapsed.Seconds())
 			} else {
 				fmt.Fprintf(stdout, "stopped: %s\n", h.Err)
 			}
 		},
 	}
 	cc.Base.OnEpoch = func(h *optlab.History) {
-		fmt.Fprintln(stdout, optlab.FormatEpoch(h.Last(), f.epochs))
+		fmt.Fprintln(stdout, runs.FormatEpoch(h.Last(), f.epochs))
 	}
 	start := time.Now()
 	hs, runErr := optlab.Compare(ctx, env.Backend, env.Data, cc)
 	done = hs
 	if len(done) > 0 {
-		fmt.Fprintf(stdout, "\n%s", optlab.SummaryTable(optlab.Summarize(done)).String())
+		fmt.Fprintf(stdout, "\n%s", runs.SummaryTable(optlab.Summarize(done)).String())
 		if err := save(); err != nil {
 			return errors.Join(runErr, err)
 		}
@@ -262,19 +271,31 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("train", "Train one model with one optimizer and report its Keras-like history; writes train.csv,\ntrain.json and train.png under --out.", stderr)
 	f.register(fs, "one optimizer spec, e.g. 'adam(lr=1e-3,b1=0.9,b2=0.999)'", "adam(lr=0.001)")
 	trial := fs.String("trial", "", "run the trial described by this JSON file (from 'optlab sweep --export-trials') and append it to --store")
-	store := fs.String("store", "results/sweep.jsonl", "with --trial: the results store to append to")
+	store := fs.String("store", "results/sweep.db", "with --trial: the results store (SQLite) to add the trial to")
+	var ck ckptFlags
+	ck.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := ck.validate(); err != nil {
+		return err
+	}
 	if *trial != "" {
-		return runTrialFile(fs, &f, *trial, *store, stdout, stderr)
+		return runTrialFile(fs, &f, &ck, *trial, *store, stdout, stderr)
+	}
+	label, err := ck.resolve(fs, &f, stdout)
+	if err != nil {
+		return err
 	}
 	if err := f.validate(); err != nil {
 		return err
 	}
-	specs, err := splitSpecs(f.optimizers)
+	specs, err := parseSpecsAccumulating(f.optimizers, f.accumulate)
 	if err != nil {
 		return err
+	}
+	if label != "" {
+		specs[0].Label = label
 	}
 	if len(specs) != 1 {
 		return usageError("--optimizers: train takes one optimizer, got %d (use compare for several)", len(specs))
@@ -286,24 +307,34 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := interruptible()
 	defer stop()
 	cfg := f.config(stderr)
-	cfg.Optimizer = specs[0]
-	cfg.OnEpoch = func(h *optlab.History) { fmt.Fprintln(stdout, optlab.FormatEpoch(h.Last(), f.epochs)) }
-	fmt.Fprintf(stdout, "\n== %s · %s · seed %d\n", f.model, specs[0], f.seed)
+	cfg.Optimizer, cfg.Label = specs[0].Optimizer, specs[0].Label
+	ck.apply(&cfg)
+	cfg.OnEpoch = func(h *optlab.History) { fmt.Fprintln(stdout, runs.FormatEpoch(h.Last(), f.epochs)) }
+	fmt.Fprintf(stdout, "\n== %s · %s · seed %d\n", f.model, specs[0].Label, f.seed)
 	h, runErr := optlab.Train(ctx, env.Backend, env.Data, cfg)
 	if h == nil {
 		return runErr
 	}
 	if runErr == nil {
 		fmt.Fprintf(stdout, "test_loss: %.4f - test_accuracy: %.4f - params: %d - optimizer state: %s\n",
-			h.TestLoss, h.TestAccuracy, h.Params, optlab.FormatBytes(h.StateBytes))
+			h.TestLoss, h.TestAccuracy, h.Params, humanize.IBytes(uint64(h.StateBytes)))
 	}
-	csvPath, jsonPath, err := optlab.SaveResults(f.out, "train", []*optlab.History{h})
+	csvPath, jsonPath, err := runs.SaveResults(f.out, "train", []*optlab.History{h})
 	if err != nil {
 		return errors.Join(runErr, err)
 	}
 	fmt.Fprintf(stdout, "results: %s, %s\n", csvPath, jsonPath)
-	if figPath, err := optlab.SaveCurves([]*optlab.History{h}, f.out, "train"); err == nil {
+	if figPath, err := runs.SaveCurves([]*optlab.History{h}, f.out, "train"); err == nil && figPath != "" {
 		fmt.Fprintf(stdout, "figure: %s\n", figPath)
+	}
+	if len(h.Telemetry) > 0 {
+		if err := writeOutputs(stdout, stderr, f.out, "train_telemetry", func(w io.Writer) error { return diagnostics.WriteTelemetryCSV(w, h) },
+			func() (*plots.Figure, error) { return diagnostics.TelemetryFigure(h) }); err != nil {
+			return errors.Join(runErr, err)
+		}
+	}
+	if runErr == nil && ck.saveWeights != "" {
+		fmt.Fprintf(stdout, "weights: %s\n", ck.saveWeights)
 	}
 	return runErr
 }

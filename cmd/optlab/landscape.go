@@ -3,17 +3,17 @@ package main
 import (
 	"fmt"
 	"io"
-	"math"
-	"strconv"
 	"strings"
 
+	"optlab.dev/internal/lists"
 	"optlab.dev/optlab"
-	"optlab.dev/optlab/models"
+	"optlab.dev/optlab/functions"
+	"optlab.dev/optlab/landscape"
 	"optlab.dev/optlab/plots"
 )
 
 const landscapeSynopsis = `Starts several optimizers from one point of a 2-D test function, runs N
-updates of each (optlab.Trace), prints each one's final point, loss and the
+updates of each (landscape.Trace), prints each one's final point, loss and the
 number of steps it needed to reach the tolerance, and draws the trajectories
 over the function's contours (--out, PNG or SVG) and as an animated GIF (--gif).
 
@@ -29,7 +29,7 @@ Examples:
 // runLandscape implements `optlab landscape`.
 func runLandscape(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("landscape", landscapeSynopsis, stderr)
-	function := fs.String("function", "rosenbrock", "2-D test function: "+strings.Join(models.FunctionNames(), ", ")+"; ill-conditioned takes (kappa=,angle=)")
+	function := fs.String("function", "rosenbrock", "2-D test function: "+strings.Join(functions.Names(), ", ")+"; ill-conditioned takes (kappa=,angle=)")
 	specList := fs.String("optimizers", "", "';'-separated optimizer specs, e.g. 'sgd(lr=1e-3); adam(lr=0.1)' (default: the function's defaults)")
 	steps := fs.Int("steps", 0, "updates per optimizer (0: the function's default)")
 	startFlag := fs.String("start", "", "start point x,y (default: the function's)")
@@ -43,12 +43,12 @@ func runLandscape(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	if _, err := models.Function(*function); err != nil {
+	if _, err := functions.Get(*function); err != nil {
 		return usageError("--function: %v", err)
 	}
-	cfg := optlab.LandscapeConfig{Function: *function, Steps: *steps, Tolerance: *tol}
+	cfg := landscape.Config{Function: *function, Steps: *steps, Tolerance: *tol}
 	if *specList != "" {
-		specs, err := splitSpecs(*specList)
+		specs, err := parseSpecs(*specList)
 		if err != nil {
 			return err
 		}
@@ -61,9 +61,9 @@ func runLandscape(args []string, stdout, stderr io.Writer) error {
 		return usageError("--tol must be > 0, got %g", *tol)
 	}
 	if *startFlag != "" {
-		start, err := parsePoint(*startFlag)
+		start, err := lists.Point(*startFlag)
 		if err != nil {
-			return err
+			return usageError("--start: %v", err)
 		}
 		cfg.Start = start
 	}
@@ -87,12 +87,19 @@ func runLandscape(args []string, stdout, stderr io.Writer) error {
 		return usageError("--width must be between 240 and 1280, got %d", *width)
 	}
 
+	for flagName, p := range map[string]string{"--out": *out, "--gif": *gifPath} {
+		if p != "" {
+			if err := checkWritableFile(flagName, p); err != nil {
+				return err
+			}
+		}
+	}
 	backend, err := optlab.NewBackend(*backendFlag)
 	if err != nil {
 		return err
 	}
 	defer backend.Finalize()
-	res, err := optlab.RunLandscape(backend, cfg)
+	res, err := landscape.Run(backend, cfg)
 	if err != nil {
 		return err
 	}
@@ -118,21 +125,4 @@ func runLandscape(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "animation: %s (%d frames)\n", *gifPath, len(a.Steps))
 	}
 	return nil
-}
-
-// parsePoint reads "x,y" with two finite numbers.
-func parsePoint(s string) ([]float64, error) {
-	parts := strings.Split(s, ",")
-	if len(parts) != 2 {
-		return nil, usageError("--start: want x,y, got %q", s)
-	}
-	out := make([]float64, 2)
-	for i, p := range parts {
-		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, usageError("--start: %q is not a finite number", strings.TrimSpace(p))
-		}
-		out[i] = v
-	}
-	return out, nil
 }

@@ -13,11 +13,16 @@ import (
 	"io"
 	"os"
 	"sort"
+
+	"optlab.dev/optlab"
 )
 
 // command is one sub-command of the CLI.
 type command struct {
 	summary string
+	// trains is set for commands that run models on a backend: they print
+	// optlab.SIMDHint when the binary lacks the SIMD kernels.
+	trains bool
 	// run executes the command with its arguments (the command name removed).
 	// It returns errUsage (possibly wrapped) for bad flags or arguments.
 	run func(args []string, stdout, stderr io.Writer) error
@@ -35,19 +40,26 @@ func usageError(format string, args ...any) error {
 // implements a command adds its entry here.
 func commands() map[string]command {
 	return map[string]command{
-		"bench":      {"measure training and optimizer-update throughput, time to first step and peak memory", runBench},
-		"compare":    {"train several optimizers on fresh models and compare them (the main job)", runCompare},
-		"train":      {"train one model with one optimizer", runTrain},
-		"trace":      {"print the parameters of N updates of an optimizer on a quadratic or 2-D test function (CSV)", runTrace},
-		"optimizers": {"list the optimizers, their hyperparameters and defaults, and the schedules", runOptimizers},
-		"landscape":  {"run optimizers on a 2-D test function; print where they end, draw contours and a GIF", runLandscape},
-		"sweep":      {"run a resumable grid of trials into a results store", runSweep},
-		"merge":      {"merge results stores from several machines (deduplicated by trial)", runMerge},
-		"report":     {"summarise a results store as an optimizer report card", runReport},
+		"bench":      {"measure training and optimizer-update throughput, time to first step and peak memory", true, runBench},
+		"benchmark":  {"score optimizers AlgoPerf-style: time to a validation target on CPU-sized workloads, tuned or not", true, runBenchmark},
+		"compare":    {"train several optimizers on fresh models and compare them (the main job)", true, runCompare},
+		"train":      {"train one model with one optimizer", true, runTrain},
+		"trace":      {"print the parameters of N updates of an optimizer on a quadratic or 2-D test function (CSV)", true, runTrace},
+		"optimizers": {"list the optimizers, their hyperparameters and defaults, and the schedules", false, runOptimizers},
+		"landscape":  {"run optimizers on a 2-D test function; print where they end, draw contours and a GIF", true, runLandscape},
+		"sweep":      {"run a resumable grid of trials into a results store", true, runSweep},
+		"merge":      {"merge results stores (files or folders) from several machines, one record per trial", false, runMerge},
+		"import":     {"convert JSON Lines results stores of earlier versions into a SQLite store", false, runImport},
+		"report":     {"summarise a results store as an optimizer report card", false, runReport},
+		"lrfind":     {"learning-rate range test: the loss as the rate grows, with the steepest and divergence points", true, runLRFind},
+		"sharpness":  {"track the top Hessian eigenvalue while training (edge of stability, SGD vs Adam)", true, runSharpness},
+		"slice":      {"loss-landscape slices: random or PCA planes around a solution, lines between solutions", true, runSlice},
+		"caches":     {"check that the notebooks' committed results were computed by the current code", false, runCaches},
 	}
 }
 
 func main() {
+	threadsFromSlurm()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -63,6 +75,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		fmt.Fprintf(stderr, "optlab: unknown command %q (run 'optlab help' for the list)\n", args[0])
 		return 2
+	}
+	if hint := optlab.SIMDHint(); c.trains && hint != "" {
+		fmt.Fprintln(stderr, hint)
 	}
 	err := c.run(args[1:], stdout, stderr)
 	switch {

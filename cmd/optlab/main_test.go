@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"optlab.dev/optlab/models"
+	"optlab.dev/optlab/datasets"
 )
 
 func runCLI(args ...string) (code int, stdout, stderr string) {
@@ -40,6 +40,9 @@ func TestBadInputExitsTwoWithOneLine(t *testing.T) {
 		{[]string{"compare", "--nope"}, "-nope"},
 		{[]string{"compare", "extra"}, `"extra"`},
 		{[]string{"train", "--optimizers", "sgd;adam"}, "one optimizer"},
+		{[]string{"train", "--optimizers", "sam(base=sgd)", "--accumulate", "2"}, "--accumulate 2: sam(base=sgd("},
+		{[]string{"compare", "--optimizers", "adam;ema(base=sam(base=adam))", "--accumulate", "3"}, "use accumulate 1"},
+		{[]string{"train", "--optimizers", "lookahead(base=adam,group=biases(lr=0.1))"}, "group belongs to the base optimizer"},
 		{[]string{"train", "--plateau-factor", "2"}, "factor"},
 		{[]string{"train", "--plateau-factor", "0.5", "--plateau-patience", "0"}, "patience"},
 	}
@@ -76,7 +79,7 @@ func TestDataErrors(t *testing.T) {
 		}
 	})
 	t.Run("corrupt file", func(t *testing.T) {
-		m, err := models.LoadMNIST("")
+		m, err := datasets.LoadMNIST("")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,7 +157,7 @@ func TestCompareOnOneCore(t *testing.T) {
 	// Not a speed bar: the run takes seconds; only a hang takes this long.
 	select {
 	case err := <-done:
-		if err != nil || !strings.Contains(out.String(), "backend: go (GoMLX pure-Go backend, 1 CPUs)") {
+		if err != nil || !strings.Contains(out.String(), "backend: go (GoMLX pure-Go backend, 1 CPUs, ") {
 			t.Fatalf("compare on one core: %v\n%s", err, out.String())
 		}
 	case <-time.After(5 * time.Minute):

@@ -1,18 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"strconv"
 	"strings"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/compute/dtypes"
 
+	"optlab.dev/internal/lists"
 	"optlab.dev/optlab"
-	"optlab.dev/optlab/models"
+	"optlab.dev/optlab/functions"
+	"optlab.dev/optlab/landscape"
 	"optlab.dev/optlab/optimizers"
 )
 
@@ -35,7 +34,7 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	aFlag := fs.String("a", "", "quadratic: curvatures a_i, comma-separated")
 	bFlag := fs.String("b", "", "quadratic: linear terms b_i, comma-separated (default all 0)")
 	w0Flag := fs.String("w0", "", "start point, comma-separated")
-	function := fs.String("function", "", "named 2-D test function: "+strings.Join(models.FunctionNames(), ", "))
+	function := fs.String("function", "", "named 2-D test function: "+strings.Join(functions.Names(), ", "))
 	dtypeFlag := fs.String("dtype", "float64", "float64 or float32")
 	backendFlag := fs.String("backend", "", "GoMLX backend: go (default), xla:cpu, xla:cuda (default $GOMLX_BACKEND or go)")
 	withLoss := fs.Bool("loss", false, "append the objective value as a last column, loss")
@@ -61,10 +60,10 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 		return usageError("--dtype: %q is not float64 or float32", *dtypeFlag)
 	}
 
-	var objective optlab.Objective
+	var objective landscape.Objective
 	var w0 []float64
 	if *w0Flag != "" {
-		if w0, err = parseFloatList("--w0", *w0Flag); err != nil {
+		if w0, err = floatList("--w0", *w0Flag); err != nil {
 			return err
 		}
 	}
@@ -72,7 +71,7 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	case *function != "" && (*aFlag != "" || *bFlag != ""):
 		return usageError("--function and --a/--b are exclusive: give one problem")
 	case *function != "":
-		f, err := models.Function(*function)
+		f, err := functions.Get(*function)
 		if err != nil {
 			return usageError("--function: %v", err)
 		}
@@ -84,20 +83,20 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 			return usageError("--w0: %s is 2-D, got %d values", f.Name, len(w0))
 		}
 	case *aFlag != "":
-		a, err := parseFloatList("--a", *aFlag)
+		a, err := floatList("--a", *aFlag)
 		if err != nil {
 			return err
 		}
 		b := make([]float64, len(a))
 		if *bFlag != "" {
-			if b, err = parseFloatList("--b", *bFlag); err != nil {
+			if b, err = floatList("--b", *bFlag); err != nil {
 				return err
 			}
 		}
 		if w0 == nil {
 			return usageError("--w0 is required with --a")
 		}
-		q := optlab.Quadratic{A: a, B: b, W0: w0}
+		q := landscape.Quadratic{A: a, B: b, W0: w0}
 		if err := q.Validate(); err != nil {
 			return usageError("%v", err)
 		}
@@ -106,11 +105,16 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 		return usageError("give a problem: --a/--b/--w0 for a quadratic or --function NAME")
 	}
 
+	if *out != "" {
+		if err := checkWritableFile("--out", *out); err != nil {
+			return err
+		}
+	}
 	backend, err := optlab.NewBackend(*backendFlag)
 	if err != nil {
 		return err
 	}
-	tr, traceErr := optlab.Trace(backend, opt, objective, w0, *steps, dtype)
+	tr, traceErr := landscape.Trace(backend, opt, objective, w0, *steps, dtype)
 	if tr == nil {
 		return traceErr
 	}
@@ -123,9 +127,7 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 		}
 		w = file
 	}
-	bw := bufio.NewWriter(w)
-	writeTraceCSV(bw, tr, *withLoss)
-	err = bw.Flush()
+	err = tr.WriteCSV(w, *withLoss)
 	if file != nil {
 		if cerr := file.Close(); err == nil {
 			err = cerr
@@ -138,46 +140,11 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	return traceErr
 }
 
-// writeTraceCSV prints step,w0,w1,...[,loss] with the shortest decimals that
-// read back exactly.
-func writeTraceCSV(w io.Writer, tr *optlab.Trajectory, withLoss bool) {
-	n := len(tr.Params[0])
-	header := []string{"step"}
-	for i := 0; i < n; i++ {
-		header = append(header, "w"+strconv.Itoa(i))
-	}
-	if withLoss {
-		header = append(header, "loss")
-	}
-	fmt.Fprintln(w, strings.Join(header, ","))
-	bits := 64
-	if tr.DType == "float32" {
-		bits = 32
-	}
-	row := make([]string, 0, n+2)
-	for k, p := range tr.Params {
-		row = append(row[:0], strconv.Itoa(k))
-		for _, x := range p {
-			row = append(row, strconv.FormatFloat(x, 'g', -1, bits))
-		}
-		if withLoss {
-			row = append(row, strconv.FormatFloat(tr.Loss[k], 'g', -1, bits))
-		}
-		fmt.Fprintln(w, strings.Join(row, ","))
-	}
-}
-
-// parseFloatList parses a comma-separated list of finite numbers for a flag.
-func parseFloatList(flagName, s string) ([]float64, error) {
-	parts := strings.Split(s, ",")
-	out := make([]float64, 0, len(parts))
-	for i, p := range parts {
-		p = strings.TrimSpace(p)
-		x, err := strconv.ParseFloat(p, 64)
-		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil, usageError("%s: value %d, %q, is not a finite number", flagName, i+1, p)
-		}
-		out = append(out, x)
+// floatList parses a comma-separated list of finite numbers for a flag.
+func floatList(flagName, s string) ([]float64, error) {
+	out, err := lists.FiniteFloats(s)
+	if err != nil {
+		return nil, usageError("%s: %v", flagName, err)
 	}
 	return out, nil
 }

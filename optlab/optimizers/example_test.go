@@ -27,7 +27,7 @@ func ExampleParse_error() {
 	_, err = optimizers.Parse("adam(b1=1.5)")
 	fmt.Println(err)
 	// Output:
-	// optimizers: spec "sgd(lr=0.1,momentun=0.9)": column 12, "momentun": unknown key for sgd (valid: lr, momentum, dampening, nesterov, weight_decay, schedule, clip_norm, clip_value, skip_nonfinite)
+	// optimizers: spec "sgd(lr=0.1,momentun=0.9)": column 12, "momentun": unknown key for sgd (valid: lr, momentum, dampening, nesterov, weight_decay, schedule, clip_norm, clip_value, skip_nonfinite, group)
 	// optimizers: spec "adam(b1=1.5)": column 9, "1.5": b1 must be in [0, 1)
 }
 
@@ -60,4 +60,25 @@ func ExampleList() {
 	// sgd: stochastic gradient descent, optionally with momentum, Nesterov momentum and weight decay
 	// momentum: SGD with heavy-ball momentum (sgd with momentum=0.9)
 	// nesterov: SGD with Nesterov momentum (sgd with momentum=0.9,nesterov=true)
+}
+
+// Parameter groups: no weight decay on biases and batch-norm parameters, a
+// smaller learning rate for the first layer. A group is a name compared with
+// the components of each variable's path; the first group that matches takes
+// the variable.
+func ExampleOptimizer_WithGroup() {
+	opt := optimizers.MustParse("adamw(lr=1e-3,weight_decay=0.05,group=biases(weight_decay=0),group=bn(weight_decay=0))")
+	opt, err := opt.WithGroup("dense1", map[string]float64{"lr": 1e-4})
+	if err != nil {
+		panic(err)
+	}
+	for _, g := range opt.Groups() {
+		fmt.Println(g)
+	}
+	fmt.Println(opt)
+	// Output:
+	// biases(weight_decay=0)
+	// bn(weight_decay=0)
+	// dense1(lr=0.0001)
+	// adamw(lr=0.001,b1=0.9,b2=0.999,eps=1e-08,weight_decay=0.05,amsgrad=false,bias_correction=true,keras=false,group=biases(weight_decay=0),group=bn(weight_decay=0),group=dense1(lr=0.0001))
 }

@@ -3,17 +3,17 @@ package optimizers
 import (
 	"testing"
 
-	"github.com/gomlx/gomlx/backends"
-	_ "github.com/gomlx/gomlx/backends/simplego"
-	. "github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/compute"
+	_ "github.com/gomlx/compute/gobackend"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // testBackend returns the pure-Go backend shared by the tests of this package.
-func testBackend(t testing.TB) backends.Backend {
+func testBackend(t testing.TB) compute.Backend {
 	t.Helper()
-	b, err := backends.NewWithConfig("go")
+	b, err := compute.NewWithConfig("go")
 	if err != nil {
 		t.Fatalf("backend: %v", err)
 	}
@@ -32,32 +32,50 @@ func quadraticGraph(a, b []float64) func(w *Node) *Node {
 
 // runTrajectory runs steps updates of opt on f from w0 in float64 and returns
 // the parameters after every update (row 0 is w0).
-func runTrajectory(t testing.TB, backend backends.Backend, opt *Optimizer, f func(w *Node) *Node, w0 []float64, steps int) [][]float64 {
+func runTrajectory(t testing.TB, backend compute.Backend, opt *Optimizer, f func(w *Node) *Node, w0 []float64, steps int) [][]float64 {
 	return runShapedTrajectory(t, backend, opt, f, w0, []int{len(w0)}, steps)
 }
 
 // runShapedTrajectory is runTrajectory for a parameter of the given shape
 // (w0 and the returned rows are flattened row-major).
-func runShapedTrajectory(t testing.TB, backend backends.Backend, opt *Optimizer, f func(w *Node) *Node, w0 []float64, shape []int, steps int) [][]float64 {
+func runShapedTrajectory(t testing.TB, backend compute.Backend, opt *Optimizer, f func(w *Node) *Node, w0 []float64, shape []int, steps int) [][]float64 {
 	t.Helper()
-	ctx := context.New()
-	wVar := ctx.VariableWithValue("w", tensors.FromFlatDataAndDimensions(append([]float64(nil), w0...), shape...))
-	exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, g *Graph) *Node {
-		ctx.SetTraining(g, true)
-		w := wVar.ValueGraph(g)
-		loss := f(w)
-		opt.UpdateGraph(ctx, g, loss)
-		return loss
+	traj, _ := runTrajectoryWithAverage(t, backend, opt, f, w0, shape, steps)
+	return traj
+}
+
+// runTrajectoryWithAverage is runShapedTrajectory that also returns, for an
+// optimizer with an ema wrapper, the moving average after every update (row 0
+// is w0; nil for other optimizers). The update is built with
+// UpdateGraphWithLossFunc, so sam takes its second gradient at p + e.
+func runTrajectoryWithAverage(t testing.TB, backend compute.Backend, opt *Optimizer, f func(w *Node) *Node, w0 []float64, shape []int, steps int) (traj, avg [][]float64) {
+	t.Helper()
+	store := model.NewStore()
+	wVar := store.VariableWithValue("/w", tensors.FromFlatDataAndDimensions(append([]float64(nil), w0...), shape...))
+	exec, err := model.NewExec(backend, store, func(scope *model.Scope, g *Graph) *Node {
+		scope.Store().SetTraining(g, true)
+		return opt.UpdateGraphWithLossFunc(scope, g, func() *Node { return f(wVar.NodeValue(g)) })
 	})
 	if err != nil {
 		t.Fatalf("exec: %v", err)
 	}
-	out := [][]float64{append([]float64(nil), w0...)}
+	_, hasAvg := opt.emaPrefix()
+	traj = [][]float64{append([]float64(nil), w0...)}
+	if hasAvg {
+		avg = [][]float64{append([]float64(nil), w0...)}
+	}
 	for k := 0; k < steps; k++ {
-		if _, err := exec.Exec(); err != nil {
+		if _, err := exec.Call(); err != nil {
 			t.Fatalf("%s step %d: %v", opt, k+1, err)
 		}
-		out = append(out, tensors.MustCopyFlatData[float64](wVar.MustValue()))
+		traj = append(traj, tensors.MustCopyFlatData[float64](wVar.MustValue()))
+		if hasAvg {
+			v := opt.AveragedVariable(store, wVar)
+			if v == nil {
+				t.Fatalf("%s: no moving average after step %d", opt, k+1)
+			}
+			avg = append(avg, tensors.MustCopyFlatData[float64](v.MustValue()))
+		}
 	}
-	return out
+	return traj, avg
 }

@@ -7,15 +7,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/core/shapes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
-	"github.com/gomlx/gomlx/pkg/ml/train"
-	"github.com/gomlx/gomlx/pkg/ml/train/losses"
-	gomlxopt "github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/initializer"
+	"github.com/gomlx/gomlx/ml/train"
+	"github.com/gomlx/gomlx/ml/train/loss"
+	gomlxopt "github.com/gomlx/gomlx/ml/train/optimizer"
 )
 
 // TestTrainer plugs optimizers into GoMLX's train.Trainer on a float32 linear
@@ -36,9 +36,9 @@ func TestTrainer(t *testing.T) {
 		}
 		y[i] = []float32{s}
 	}
-	model := func(ctx *context.Context, _ any, inputs []*Node) []*Node {
-		w := ctx.WithInitializer(initializers.Zero).VariableWithShape("w", shapes.Make(dtypes.Float32, dim, 1))
-		return []*Node{Dot(inputs[0], w.ValueGraph(inputs[0].Graph()))}
+	modelFn := func(scope *model.Scope, _ any, inputs []*Node) []*Node {
+		w := scope.WithInitializer(initializer.Zero).VariableWithShape("w", shapes.Make(dtypes.Float32, dim, 1))
+		return []*Node{DotProduct(inputs[0], w.NodeValue(inputs[0].Graph()))}
 	}
 	for _, tc := range []struct {
 		spec  string
@@ -57,12 +57,11 @@ func TestTrainer(t *testing.T) {
 	} {
 		t.Run(tc.spec, func(t *testing.T) {
 			opt := MustParse(tc.spec)
-			ctx := context.New()
-			trainer := train.NewTrainer(backend, ctx, model, losses.MeanSquaredError, opt, nil, nil)
-			xs, ys := tensors.FromValue(x), tensors.FromValue(y)
+			store := model.NewStore()
+			trainer := train.NewTrainer(backend, store, modelFn, loss.MeanSquaredError, opt, nil, nil)
 			var first, last float32
 			for k := 0; k < tc.steps; k++ {
-				m, err := trainer.TrainStep(nil, []*tensors.Tensor{xs}, []*tensors.Tensor{ys})
+				m, err := trainer.TrainStep(batchOf(x, y))
 				if err != nil {
 					t.Fatalf("step %d: %v", k, err)
 				}
@@ -80,25 +79,25 @@ func TestTrainer(t *testing.T) {
 			}
 			// Measured state: per-parameter buffers plus the int64 step counter.
 			want := opt.StateBytes(dim, 4) + 8
-			if got := MeasureStateBytes(ctx); got != want {
+			if got := MeasureStateBytes(store); got != want {
 				t.Errorf("MeasureStateBytes = %d, want %d", got, want)
 			}
-			if lr, ok := BaseLearningRate(ctx); !ok || lr != float64(float32(opt.LearningRate())) {
+			if lr, ok := BaseLearningRate(store); !ok || lr != float64(float32(opt.LearningRate())) {
 				t.Errorf("BaseLearningRate = %g, %v; want %g", lr, ok, opt.LearningRate())
 			}
-			if err := SetBaseLearningRate(ctx, 0.5*opt.LearningRate()); err != nil {
+			if err := SetBaseLearningRate(store, 0.5*opt.LearningRate()); err != nil {
 				t.Fatal(err)
 			}
-			if lr, _ := BaseLearningRate(ctx); lr != float64(float32(0.5*opt.LearningRate())) {
+			if lr, _ := BaseLearningRate(store); lr != float64(float32(0.5*opt.LearningRate())) {
 				t.Errorf("after SetBaseLearningRate: %g", lr)
 			}
-			if err := opt.Clear(ctx); err != nil {
+			if err := opt.Clear(store.RootScope()); err != nil {
 				t.Fatal(err)
 			}
-			if got := MeasureStateBytes(ctx); got != 0 {
+			if got := MeasureStateBytes(store); got != 0 {
 				t.Errorf("after Clear: %d bytes of state", got)
 			}
-			if lr, ok := BaseLearningRate(ctx); ok {
+			if lr, ok := BaseLearningRate(store); ok {
 				t.Errorf("after Clear: learning rate %g still set", lr)
 			}
 		})
@@ -111,12 +110,12 @@ func TestSkipNonFinite(t *testing.T) {
 	backend := testBackend(t)
 	for _, skip := range []bool{true, false} {
 		opt := MustParse("adam(lr=0.1)").WithSkipNonFinite(skip)
-		ctx := context.New()
-		wVar := ctx.VariableWithValue("w", []float64{1, -2})
-		exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, scale *Node) *Node {
+		store := model.NewStore()
+		wVar := store.VariableWithValue("/w", []float64{1, -2})
+		exec, err := model.NewExec(backend, store, func(scope *model.Scope, scale *Node) *Node {
 			g := scale.Graph()
-			loss := Mul(scale, ReduceAllSum(Square(wVar.ValueGraph(g))))
-			opt.UpdateGraph(ctx, g, loss)
+			loss := Mul(scale, ReduceAllSum(Square(wVar.NodeValue(g))))
+			opt.UpdateGraph(scope, g, loss)
 			return loss
 		})
 		if err != nil {
@@ -124,13 +123,13 @@ func TestSkipNonFinite(t *testing.T) {
 		}
 		snapshot := func() map[string][]float64 {
 			out := map[string][]float64{}
-			for v := range ctx.IterVariables() {
+			for v := range store.IterVariables() {
 				val := v.MustValue()
 				switch val.DType() {
 				case dtypes.Float64:
-					out[v.ScopeAndName()] = tensors.MustCopyFlatData[float64](val)
+					out[v.Path()] = tensors.MustCopyFlatData[float64](val)
 				case dtypes.Int64:
-					out[v.ScopeAndName()] = []float64{float64(tensors.ToScalar[int64](val))}
+					out[v.Path()] = []float64{float64(tensors.ToScalar[int64](val))}
 				}
 			}
 			return out
@@ -179,6 +178,11 @@ func TestStateSlots(t *testing.T) {
 		{"adamax", 2}, {"nadam", 2}, {"radam", 2}, {"rprop", 2}, {"asgd", 1}, {"lion", 1},
 		{"lamb", 2}, {"lars", 1}, {"muon", 1},
 		{"adafactor", 1}, {"schedule_free_adamw", 3},
+		{"adabelief", 2}, {"yogi", 2}, {"adan", 4}, {"ademamix", 3}, {"adopt", 2}, {"prodigy", 4},
+		{"madgrad", 3}, {"shampoo", 0}, {"soap", 2},
+		{"lookahead(base=sgd)", 1}, {"lookahead(base=adam)", 3}, {"sam(base=adam)", 2},
+		{"cautious(base=lion)", 1}, {"ema(base=sgd(momentum=0.9))", 2},
+		{"ema(base=lookahead(base=adamw))", 4},
 	} {
 		opt := MustParse(tc.spec)
 		if got := opt.StateSlots(); got != tc.slots {
@@ -192,16 +196,20 @@ func TestStateSlots(t *testing.T) {
 
 func TestListAndRoundTrip(t *testing.T) {
 	infos := List()
-	if len(infos) < 15 {
-		t.Fatalf("List() has %d optimizers, want at least 15", len(infos))
+	if len(infos) < 32 {
+		t.Fatalf("List() has %d optimizers and wrappers, want at least 32", len(infos))
 	}
 	for _, info := range infos {
 		if info.Summary == "" || info.Equations == "" || len(info.Params) == 0 {
 			t.Errorf("%s: incomplete Info %+v", info.Name, info)
 		}
-		opt, err := Parse(info.Name)
+		spec := info.Name
+		if info.Wrapper {
+			spec += "(base=sgd)"
+		}
+		opt, err := Parse(spec)
 		if err != nil {
-			t.Fatalf("Parse(%q): %v", info.Name, err)
+			t.Fatalf("Parse(%q): %v", spec, err)
 		}
 		canonical := opt.String()
 		again, err := Parse(canonical)
@@ -291,6 +299,37 @@ func TestParseErrors(t *testing.T) {
 		{"sgd(schedule=multistep)", 13, "multistep", "at least one"},
 		{"sgd(clip_norm=-1)", 14, "-1", "clip_norm must be >= 0"},
 		{"rprop(step_min=2,step_max=1)", 6, "step_min", "must not exceed step_max"},
+		// The rules and wrappers of 2018–2024.
+		{"adan(form=foo)", 10, "foo", "form must be one of paper, authors"},
+		{"adabelief(eps=0)", 14, "0", "eps must be > 0"},
+		{"yogi(initial_accumulator_value=-1)", 31, "-1", "initial_accumulator_value must be >= 0"},
+		{"adan(b3=1)", 8, "1", "b3 must be in [0, 1)"},
+		{"ademamix(alpha=-1)", 15, "-1", "alpha must be >= 0"},
+		{"ademamix(alpha_warmup=2.5)", 22, "2.5", "must be an integer"},
+		{"ademamix(b1=0,b3_warmup=10)", 14, "b3_warmup", "needs b1 > 0"},
+		{"prodigy(d0=0)", 11, "0", "d0 must be > 0"},
+		{"prodigy(growth=0.5)", 15, "0.5", "growth must be 0 (no limit) or >= 1"},
+		{"madgrad(momentum=1)", 17, "1", "momentum must be in [0, 1)"},
+		{"shampoo(block_size=0)", 19, "0", "block_size must be >= 1"},
+		{"shampoo(precondition_frequency=1.5)", 31, "1.5", "must be an integer"},
+		{"soap(shampoo_beta=1)", 18, "1", "shampoo_beta must be in [0, 1)"},
+		{"soap(max_precond_dim=0)", 21, "0", "max_precond_dim must be >= 1"},
+		{"lookahead", 0, "lookahead", "base is required"},
+		{"lookahead(k=3)", 0, "lookahead", "base is required"},
+		{"lookahead(base=1)", 15, "1", "base must be an optimizer spec"},
+		{"lookahead(base=adamm)", 15, "adamm", "unknown optimizer"},
+		{"lookahead(base=adam(lr=-1))", 23, "-1", "lr must be > 0"},
+		{"lookahead(base=sgd,k=0)", 21, "0", "k must be >= 1"},
+		{"lookahead(base=sgd,k=2.5)", 21, "2.5", "must be an integer"},
+		{"lookahead(base=sgd,alpha=0)", 25, "0", "alpha must be in (0, 1]"},
+		{"lookahead(base=sgd,schedule=cosine(steps=9))", 19, "schedule", "belongs to the base"},
+		{"ema(base=sgd,clip_norm=1)", 13, "clip_norm", "belongs to the base"},
+		{"ema(base=sgd,decay=1)", 19, "1", "decay must be in [0, 1)"},
+		{"sam(base=sgd,rho=-1)", 17, "-1", "rho must be >= 0"},
+		{"sam(base=lookahead(base=sam(base=sgd)))", 9, "lookahead", "second gradient"},
+		{"cautious(base=lamb)", 14, "lamb", "p ← p − η·d"},
+		{"cautious(base=sgd,eps=-1)", 22, "-1", "eps must be >= 0"},
+		{"ema(base=lookahead(base=sgd,k=0))", 30, "0", "k must be >= 1"},
 	} {
 		_, err := Parse(tc.spec)
 		var se *SpecError
@@ -338,8 +377,24 @@ func FuzzParse(f *testing.F) {
 		"rmsprop(keras=true,centered=true)", "sgd(schedule=multistep(milestones=[1,2]),clip_norm=1)",
 		"adamw(schedule=cosine(steps=10,warmup=2),skip_nonfinite=true)", "lion(lr=", "adam(lr=-1)", "((", "a=b",
 		"sgd(schedule=onecycle(steps=100,anneal=linear))", "rprop(eta_minus=0.5)", "lars(trust_coefficient=1e-3)",
+		"lookahead(base=adam(lr=0.001),k=5,alpha=0.5)", "sam(base=sgd(lr=0.1,momentum=0.9),rho=0.05,adaptive=true)",
+		"cautious(base=lion(lr=0.0001))", "ema(base=adamw(lr=0.001,schedule=cosine(steps=1000)),decay=0.999)",
+		"ema(base=lookahead(base=adam(schedule=cosine(steps=9))))", "cautious(base=lamb)",
+		"adan(form=authors)", "soap(eigh=true,precondition_1d=true)", "shampoo(block_size=64)", "prodigy(growth=2)",
+		"adabelief(form=authors,decoupled=true)", "yogi(initial_accumulator_value=1e-6,bias_correction=true)",
+		"adan(b3=0.99,no_prox=true)", "ademamix(b3=0.9999,alpha=5,alpha_warmup=100,b3_warmup=100)",
+		"adopt(clip=false,form=authors)", "prodigy(d0=1e-6,d_coef=0.5,safeguard_warmup=true)", "madgrad(momentum=0)",
+		"shampoo(root=eigh,precondition_frequency=10)", "soap(shampoo_beta=0.95,max_precond_dim=0)",
+		"lookahead(base=lookahead(base=sgd),k=0)", "sam(rho=-1)", "cautious(base=sam(base=adam))", "ema(decay=1)",
+		"ema(base=adam,debias=true)", "sam(base=adam(lr=0.1),adaptive_eta=0.01)", "cautious(eps=0)", "lookahead(alpha=0)",
 	} {
 		f.Add(s)
+	}
+	// Every registered name, bare: a new optimizer or wrapper is fuzzed from
+	// its first commit.
+	for _, name := range Names() {
+		f.Add(name)
+		f.Add(name + "(lr=0.5)")
 	}
 	f.Fuzz(func(t *testing.T, spec string) {
 		opt, err := Parse(spec)
@@ -382,10 +437,10 @@ func TestLearningRateVariable(t *testing.T) {
 		{"sgd(lr=0.25,schedule=exponential(gamma=0.5))", []float64{0.25, 0.125, 0.03125, 0.015625}},
 	} {
 		opt := MustParse(tc.spec)
-		ctx := context.New()
-		wVar := ctx.VariableWithValue("w", []float64{0})
-		exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, g *Graph) {
-			opt.UpdateGraph(ctx, g, ReduceAllSum(wVar.ValueGraph(g)))
+		store := model.NewStore()
+		wVar := store.VariableWithValue("/w", []float64{0})
+		exec, err := model.NewExec(backend, store, func(scope *model.Scope, g *Graph) {
+			opt.UpdateGraph(scope, g, ReduceAllSum(wVar.NodeValue(g)))
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -393,18 +448,18 @@ func TestLearningRateVariable(t *testing.T) {
 		prev := 0.0
 		for k, want := range tc.moves {
 			if k == 2 {
-				if err := SetBaseLearningRate(ctx, 0.125); err != nil {
+				if err := SetBaseLearningRate(store, 0.125); err != nil {
 					t.Fatal(err)
 				}
 			}
-			exec.MustExec()
+			exec.MustCall()
 			w := tensors.MustCopyFlatData[float64](wVar.MustValue())[0]
 			if got := prev - w; math.Abs(got-want) > 1e-15 {
 				t.Errorf("%s: update %d moved %g, want %g", tc.spec, k+1, got, want)
 			}
 			prev = w
 		}
-		if err := SetBaseLearningRate(ctx, -1); err == nil {
+		if err := SetBaseLearningRate(store, -1); err == nil {
 			t.Errorf("SetBaseLearningRate(-1): no error")
 		}
 	}
@@ -428,20 +483,20 @@ func TestPackageDocListsEveryOptimizer(t *testing.T) {
 // accumulation (train.OptimizeWithGradients): two batches per update.
 func TestAccumulateGradients(t *testing.T) {
 	backend := testBackend(t)
-	model := func(ctx *context.Context, _ any, inputs []*Node) []*Node {
-		w := ctx.WithInitializer(initializers.Zero).VariableWithShape("w", shapes.Make(dtypes.Float32, 2, 1))
-		return []*Node{Dot(inputs[0], w.ValueGraph(inputs[0].Graph()))}
+	modelFn := func(scope *model.Scope, _ any, inputs []*Node) []*Node {
+		w := scope.WithInitializer(initializer.Zero).VariableWithShape("w", shapes.Make(dtypes.Float32, 2, 1))
+		return []*Node{DotProduct(inputs[0], w.NodeValue(inputs[0].Graph()))}
 	}
-	ctx := context.New()
-	trainer := train.NewTrainer(backend, ctx, model, losses.MeanSquaredError, MustParse("adam(lr=0.05)"), nil, nil)
+	store := model.NewStore()
+	trainer := train.NewTrainer(backend, store, modelFn, loss.MeanSquaredError, MustParse("adam(lr=0.05)"), nil, nil)
 	if err := trainer.AccumulateGradients(2); err != nil {
 		t.Fatal(err)
 	}
-	x := tensors.FromValue([][]float32{{1, 0}, {0, 1}, {1, 1}})
-	y := tensors.FromValue([][]float32{{2}, {-1}, {1}})
+	x := [][]float32{{1, 0}, {0, 1}, {1, 1}}
+	y := [][]float32{{2}, {-1}, {1}}
 	var first, last float32
 	for k := 0; k < 400; k++ {
-		m, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y})
+		m, err := trainer.TrainStep(batchOf(x, y))
 		if err != nil {
 			t.Fatalf("step %d: %v", k, err)
 		}
@@ -471,18 +526,18 @@ func TestClipByGlobalNormAcrossVariables(t *testing.T) {
 		{"sgd(lr=1,clip_norm=10)", 3, 4},
 		{"sgd(lr=1,clip_value=3.5)", 3, 3.5},
 	} {
-		ctx := context.New()
-		a := ctx.VariableWithValue("a", []float64{0})
-		b := ctx.In("layer").VariableWithValue("b", []float64{0})
+		store := model.NewStore()
+		a := store.VariableWithValue("/a", []float64{0})
+		b := store.VariableWithValue("/layer/b", []float64{0})
 		opt := MustParse(tc.spec)
-		exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, g *Graph) {
-			loss := Add(MulScalar(ReduceAllSum(a.ValueGraph(g)), 3.0), MulScalar(ReduceAllSum(b.ValueGraph(g)), 4.0))
-			opt.UpdateGraph(ctx, g, loss)
+		exec, err := model.NewExec(backend, store, func(scope *model.Scope, g *Graph) {
+			loss := Add(MulScalar(ReduceAllSum(a.NodeValue(g)), 3.0), MulScalar(ReduceAllSum(b.NodeValue(g)), 4.0))
+			opt.UpdateGraph(scope, g, loss)
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		exec.MustExec()
+		exec.MustCall()
 		ga := -tensors.MustCopyFlatData[float64](a.MustValue())[0]
 		gb := -tensors.MustCopyFlatData[float64](b.MustValue())[0]
 		if math.Abs(ga-tc.da) > 1e-15 || math.Abs(gb-tc.db) > 1e-15 {
@@ -496,14 +551,14 @@ func TestClipByGlobalNormAcrossVariables(t *testing.T) {
 // treat matrices differently from vectors).
 func TestMixedRankState(t *testing.T) {
 	backend := testBackend(t)
-	model := func(ctx *context.Context, _ any, inputs []*Node) []*Node {
+	modelFn := func(scope *model.Scope, _ any, inputs []*Node) []*Node {
 		g := inputs[0].Graph()
-		w := ctx.WithInitializer(initializers.Zero).VariableWithShape("w", shapes.Make(dtypes.Float32, 3, 1))
-		b := ctx.WithInitializer(initializers.Zero).VariableWithShape("b", shapes.Make(dtypes.Float32, 1))
-		return []*Node{Add(Dot(inputs[0], w.ValueGraph(g)), ExpandAxes(b.ValueGraph(g), 0))}
+		w := scope.WithInitializer(initializer.Zero).VariableWithShape("w", shapes.Make(dtypes.Float32, 3, 1))
+		b := scope.WithInitializer(initializer.Zero).VariableWithShape("b", shapes.Make(dtypes.Float32, 1))
+		return []*Node{Add(DotProduct(inputs[0], w.NodeValue(g)), ExpandAxes(b.NodeValue(g), 0))}
 	}
-	x := tensors.FromValue([][]float32{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 1, 1}, {1, -1, 0}})
-	y := tensors.FromValue([][]float32{{1.5}, {-1.5}, {1}, {1.5}, {3.5}})
+	x := [][]float32{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 1, 1}, {1, -1, 0}}
+	y := [][]float32{{1.5}, {-1.5}, {1}, {1.5}, {3.5}}
 	for _, tc := range []struct {
 		spec  string
 		bytes int64 // float32 state + the int64 step counter + scalar state
@@ -512,11 +567,11 @@ func TestMixedRankState(t *testing.T) {
 		{"adafactor(lr=0.1)", (3+1+1)*4 + 8},                                     // kernel: 3 row + 1 column sums; bias: v
 		{"schedule_free_adamw(lr=0.05)", 3*(3+1)*4 + 8 + 4},                      // z, x, v for each + Σγ²
 	} {
-		ctx := context.New()
-		trainer := train.NewTrainer(backend, ctx, model, losses.MeanSquaredError, MustParse(tc.spec), nil, nil)
+		store := model.NewStore()
+		trainer := train.NewTrainer(backend, store, modelFn, loss.MeanSquaredError, MustParse(tc.spec), nil, nil)
 		var first, last float32
 		for k := 0; k < 300; k++ {
-			m, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y})
+			m, err := trainer.TrainStep(batchOf(x, y))
 			if err != nil {
 				t.Fatalf("%s step %d: %v", tc.spec, k, err)
 			}
@@ -528,8 +583,14 @@ func TestMixedRankState(t *testing.T) {
 		if !(last < 0.05*first) {
 			t.Errorf("%s: loss went from %g to %g", tc.spec, first, last)
 		}
-		if got := MeasureStateBytes(ctx); got != tc.bytes {
+		if got := MeasureStateBytes(store); got != tc.bytes {
 			t.Errorf("%s: MeasureStateBytes = %d, want %d", tc.spec, got, tc.bytes)
 		}
 	}
+}
+
+// batchOf returns a fresh training batch of inputs x and labels y: the trainer
+// takes ownership of a batch's tensors and frees them after the step.
+func batchOf(x, y [][]float32) train.Batch {
+	return train.Batch{Inputs: []*tensors.Tensor{tensors.FromValue(x)}, Labels: []*tensors.Tensor{tensors.FromValue(y)}}
 }

@@ -1,10 +1,11 @@
 package optimizers
 
 import (
+	"errors"
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
+
+	"optlab.dev/internal/spec"
 )
 
 // SpecError reports a bad optimizer or schedule spec: the offending token, its
@@ -25,6 +26,23 @@ func (e *SpecError) Error() string {
 	return fmt.Sprintf("optimizers: spec %q: column %d, %q: %s", e.Spec, e.Pos+1, e.Token, e.Msg)
 }
 
+func specErrorf(src string, pos int, token, format string, args ...any) *SpecError {
+	return &SpecError{Spec: src, Pos: pos, Token: token, Msg: fmt.Sprintf(format, args...)}
+}
+
+// tokenize reads a spec with the shared tokenizer, converting its errors.
+func tokenize(src string) (*spec.Call, error) {
+	c, err := spec.Parse(src, spec.Options{})
+	if err != nil {
+		var se *spec.Error
+		if errors.As(err, &se) {
+			return nil, &SpecError{Spec: se.Spec, Pos: se.Pos, Token: se.Token, Msg: se.Msg}
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
 // Parse builds an optimizer from a spec such as
 //
 //	adam(lr=1e-3,b1=0.9,b2=0.999,eps=1e-8)
@@ -35,17 +53,26 @@ func (e *SpecError) Error() string {
 //
 // Keys not given take their defaults (PyTorch's, or Keras's for optimizers with
 // keras=true). Besides its own hyperparameters (see List), every optimizer accepts
-// schedule=NAME(...), clip_norm=X, clip_value=X and skip_nonfinite=BOOL. Errors are
+// schedule=NAME(...), clip_norm=X, clip_value=X, skip_nonfinite=BOOL and
+// parameter groups, group=NAME(key=value,...) (see Group). Errors are
 // *SpecError values naming the bad token and its position: unknown optimizer or
 // key, malformed number, or impossible value (lr ≤ 0, β outside [0, 1), ε ≤ 0,
 // negative weight decay, ...).
-func Parse(spec string) (*Optimizer, error) {
-	p := &parser{src: spec}
-	c, err := p.parseSpec()
+//
+// Wrappers take the optimizer they wrap as a nested spec under the key base,
+// which holds the schedule and the options too:
+//
+//	lookahead(base=adam(lr=1e-3),k=5,alpha=0.5)
+//	ema(base=adamw(lr=1e-3,schedule=cosine(steps=1000)),decay=0.999)
+//
+// The spec's name selects the typed constructor (adam: Adam) and its keys set
+// the fields of the constructor's configuration, starting from its defaults.
+func Parse(s string) (*Optimizer, error) {
+	c, err := tokenize(s)
 	if err != nil {
 		return nil, err
 	}
-	return p.buildOptimizer(c)
+	return buildOptimizer(s, c)
 }
 
 // MustParse is Parse for specs known to be valid (tests, examples); it panics on
@@ -60,482 +87,162 @@ func MustParse(spec string) *Optimizer {
 
 // ParseSchedule builds a learning-rate schedule from a spec such as
 // "cosine(steps=1000,warmup=100)" or "multistep(milestones=[30,80],gamma=0.1)".
-func ParseSchedule(spec string) (*Schedule, error) {
-	p := &parser{src: spec}
-	c, err := p.parseSpec()
+func ParseSchedule(s string) (*Schedule, error) {
+	c, err := tokenize(s)
 	if err != nil {
 		return nil, err
 	}
-	return p.buildSchedule(c)
+	return buildSchedule(s, c)
 }
 
-// Syntax tree of a spec.
-
-type call struct {
-	name string
-	pos  int
-	args []arg
-	// parens records whether an argument list was written.
-	parens bool
-}
-
-type arg struct {
-	key    string
-	keyPos int
-	val    value
-}
-
-type valueKind int
-
-const (
-	valNumber valueKind = iota
-	valIdent
-	valCall
-	valList
-)
-
-type value struct {
-	kind valueKind
-	pos  int
-	text string
-	num  float64
-	call *call
-	list []float64
-}
-
-const maxSpecDepth = 4
-
-type parser struct {
-	src string
-	pos int
-}
-
-func (p *parser) errorf(pos int, token, format string, args ...any) *SpecError {
-	return &SpecError{Spec: p.src, Pos: pos, Token: token, Msg: fmt.Sprintf(format, args...)}
-}
-
-func (p *parser) skipSpace() {
-	for p.pos < len(p.src) && (p.src[p.pos] == ' ' || p.src[p.pos] == '\t' || p.src[p.pos] == '\n' || p.src[p.pos] == '\r') {
-		p.pos++
+// atKey converts a *ParamError from a constructor into a *SpecError at the key
+// it names (or at the call's name when the key was not written). A wrapper's
+// base is blamed at its value, the nested optimizer's name.
+func atKey(src string, c *spec.Call, seen map[string]int, err error) error {
+	var pe *ParamError
+	if !errors.As(err, &pe) {
+		return specErrorf(src, c.Pos, c.Name, "%v", err)
 	}
-}
-
-// tokenAt returns a short display of the text at pos, for error messages.
-func (p *parser) tokenAt(pos int) string {
-	if pos >= len(p.src) {
-		return "end of spec"
-	}
-	end := pos + 1
-	for end < len(p.src) && isIdentChar(p.src[end]) && isIdentChar(p.src[pos]) {
-		end++
-	}
-	return p.src[pos:end]
-}
-
-func isIdentStart(c byte) bool { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
-func isIdentChar(c byte) bool  { return isIdentStart(c) || (c >= '0' && c <= '9') }
-func isDigit(c byte) bool      { return c >= '0' && c <= '9' }
-
-func (p *parser) parseSpec() (*call, error) {
-	p.skipSpace()
-	c, err := p.parseCall(0)
-	if err != nil {
-		return nil, err
-	}
-	p.skipSpace()
-	if p.pos < len(p.src) {
-		return nil, p.errorf(p.pos, p.tokenAt(p.pos), "unexpected text after the spec")
-	}
-	return c, nil
-}
-
-func (p *parser) ident() (string, int, error) {
-	start := p.pos
-	if p.pos >= len(p.src) {
-		return "", start, p.errorf(start, "end of spec", "expected a name")
-	}
-	if !isIdentStart(p.src[p.pos]) {
-		return "", start, p.errorf(start, p.tokenAt(start), "expected a name")
-	}
-	for p.pos < len(p.src) && isIdentChar(p.src[p.pos]) {
-		p.pos++
-	}
-	return strings.ToLower(p.src[start:p.pos]), start, nil
-}
-
-func (p *parser) parseCall(depth int) (*call, error) {
-	if depth > maxSpecDepth {
-		return nil, p.errorf(p.pos, p.tokenAt(p.pos), "nested too deeply")
-	}
-	name, pos, err := p.ident()
-	if err != nil {
-		return nil, err
-	}
-	c := &call{name: name, pos: pos}
-	p.skipSpace()
-	if p.pos >= len(p.src) || p.src[p.pos] != '(' {
-		return c, nil
-	}
-	c.parens = true
-	p.pos++
-	p.skipSpace()
-	if p.pos < len(p.src) && p.src[p.pos] == ')' {
-		p.pos++
-		return c, nil
-	}
-	for {
-		p.skipSpace()
-		key, keyPos, err := p.ident()
-		if err != nil {
-			return nil, p.errorf(keyPos, p.tokenAt(keyPos), "expected key=value")
-		}
-		p.skipSpace()
-		if p.pos >= len(p.src) || p.src[p.pos] != '=' {
-			return nil, p.errorf(p.pos, p.tokenAt(p.pos), "expected '=' after key %q", key)
-		}
-		p.pos++
-		p.skipSpace()
-		v, err := p.parseValue(depth)
-		if err != nil {
-			return nil, err
-		}
-		c.args = append(c.args, arg{key: key, keyPos: keyPos, val: v})
-		p.skipSpace()
-		if p.pos >= len(p.src) {
-			return nil, p.errorf(p.pos, "end of spec", "missing ')' closing %s(", name)
-		}
-		switch p.src[p.pos] {
-		case ',':
-			p.pos++
-		case ')':
-			p.pos++
-			return c, nil
-		default:
-			return nil, p.errorf(p.pos, p.tokenAt(p.pos), "expected ',' or ')'")
-		}
-	}
-}
-
-func (p *parser) parseValue(depth int) (value, error) {
-	start := p.pos
-	if p.pos >= len(p.src) {
-		return value{}, p.errorf(start, "end of spec", "expected a value")
-	}
-	ch := p.src[p.pos]
-	switch {
-	case ch == '[':
-		p.pos++
-		v := value{kind: valList, pos: start}
-		p.skipSpace()
-		if p.pos < len(p.src) && p.src[p.pos] == ']' {
-			p.pos++
-			return v, nil
-		}
-		for {
-			p.skipSpace()
-			n, err := p.parseNumber()
-			if err != nil {
-				return value{}, err
-			}
-			v.list = append(v.list, n.num)
-			p.skipSpace()
-			if p.pos >= len(p.src) {
-				return value{}, p.errorf(p.pos, "end of spec", "missing ']'")
-			}
-			if p.src[p.pos] == ',' {
-				p.pos++
-				continue
-			}
-			if p.src[p.pos] == ']' {
-				p.pos++
-				v.text = p.src[start:p.pos]
-				return v, nil
-			}
-			return value{}, p.errorf(p.pos, p.tokenAt(p.pos), "expected ',' or ']' in a list")
-		}
-	case isIdentStart(ch):
-		c, err := p.parseCall(depth + 1)
-		if err != nil {
-			return value{}, err
-		}
-		if c.parens {
-			return value{kind: valCall, pos: start, text: p.src[start:p.pos], call: c}, nil
-		}
-		return value{kind: valIdent, pos: start, text: c.name, call: c}, nil
-	default:
-		return p.parseNumber()
-	}
-}
-
-// parseNumber reads [+-]digits[.digits][e[+-]digits] (or .digits).
-func (p *parser) parseNumber() (value, error) {
-	start := p.pos
-	i := p.pos
-	if i < len(p.src) && (p.src[i] == '+' || p.src[i] == '-') {
-		i++
-	}
-	digits := 0
-	for i < len(p.src) && (isDigit(p.src[i]) || p.src[i] == '.') {
-		if isDigit(p.src[i]) {
-			digits++
-		}
-		i++
-	}
-	if i < len(p.src) && digits > 0 && (p.src[i] == 'e' || p.src[i] == 'E') {
-		i++
-		if i < len(p.src) && (p.src[i] == '+' || p.src[i] == '-') {
-			i++
-		}
-		for i < len(p.src) && isDigit(p.src[i]) {
-			i++
-		}
-	}
-	// Swallow trailing identifier characters so "1e-3x" or "0.9.1" is reported whole.
-	for i < len(p.src) && (isIdentChar(p.src[i]) || p.src[i] == '.') {
-		i++
-	}
-	text := p.src[start:i]
-	if text == "" {
-		return value{}, p.errorf(start, p.tokenAt(start), "expected a value")
-	}
-	p.pos = i
-	if digits == 0 {
-		return value{}, p.errorf(start, text, "malformed number")
-	}
-	x, err := strconv.ParseFloat(text, 64)
-	if err != nil {
-		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-			return value{}, p.errorf(start, text, "number out of range")
-		}
-		return value{}, p.errorf(start, text, "malformed number")
-	}
-	if math.IsInf(x, 0) || math.IsNaN(x) {
-		return value{}, p.errorf(start, text, "number out of range")
-	}
-	return value{kind: valNumber, pos: start, text: text, num: x}, nil
-}
-
-// assign stores the value of argument a into vals according to its definition.
-func (p *parser) assign(d paramDef, a arg, vals values) error {
-	v := a.val
-	switch d.kind {
-	case kindBool:
-		switch {
-		case v.kind == valIdent && (v.text == "true" || v.text == "false"):
-			vals.num[d.key] = map[bool]float64{true: 1, false: 0}[v.text == "true"]
-		case v.kind == valNumber && (v.num == 0 || v.num == 1):
-			vals.num[d.key] = v.num
-		default:
-			return p.errorf(v.pos, tokenOf(v), "%s must be true or false", d.key)
-		}
-	case kindFloat, kindInt:
-		if v.kind != valNumber {
-			return p.errorf(v.pos, tokenOf(v), "%s must be a number", d.key)
-		}
-		if d.kind == kindInt && (v.num != math.Trunc(v.num) || math.Abs(v.num) > 1e15) {
-			return p.errorf(v.pos, v.text, "%s must be an integer", d.key)
-		}
-		if d.check != nil {
-			if msg := d.check(v.num); msg != "" {
-				return p.errorf(v.pos, v.text, "%s %s", d.key, msg)
-			}
-		}
-		vals.num[d.key] = v.num
-	case kindList:
-		switch v.kind {
-		case valList:
-			vals.list[d.key] = v.list
-		case valNumber:
-			vals.list[d.key] = []float64{v.num}
-		default:
-			return p.errorf(v.pos, tokenOf(v), "%s must be a list of numbers such as [30,80]", d.key)
-		}
-	case kindEnum:
-		if v.kind != valIdent {
-			return p.errorf(v.pos, tokenOf(v), "%s must be one of %s", d.key, strings.Join(d.choices, ", "))
-		}
-		for _, c := range d.choices {
-			if v.text == c {
-				vals.str[d.key] = c
-				return nil
-			}
-		}
-		return p.errorf(v.pos, v.text, "%s must be one of %s", d.key, strings.Join(d.choices, ", "))
-	}
-	return nil
-}
-
-func tokenOf(v value) string {
-	if v.text != "" {
-		return v.text
-	}
-	return "value"
-}
-
-// resolveKey finds the definition of key among params (by key or alias).
-func resolveKey(params []paramDef, key string) (paramDef, bool) {
-	for _, d := range params {
-		if d.key == key {
-			return d, true
-		}
-		for _, a := range d.aliases {
-			if a == key {
-				return d, true
+	pos, tok := c.Pos, c.Name
+	if kp, ok := seen[pe.Key]; ok {
+		pos, tok = kp, pe.Key
+		for _, a := range c.Args {
+			if a.Key == pe.Key && a.Value.Call != nil && (a.Value.Kind == spec.Nested || a.Value.Kind == spec.Ident) && pe.Key == "base" {
+				pos, tok = a.Value.Call.Pos, a.Value.Call.Name
 			}
 		}
 	}
-	return paramDef{}, false
+	return specErrorf(src, pos, tok, "%s %s", pe.Key, pe.Msg)
 }
 
-func keyList(params []paramDef, extra ...string) string {
-	var ks []string
-	for _, d := range params {
-		ks = append(ks, d.key)
+func buildOptimizer(src string, c *spec.Call) (*Optimizer, error) {
+	f := findFamily(c.Name)
+	if f == nil {
+		return nil, specErrorf(src, c.Pos, c.Name, "unknown optimizer (known: %s)", strings.Join(Names(), ", "))
 	}
-	ks = append(ks, extra...)
-	if len(ks) == 0 {
-		return "(none)"
-	}
-	return strings.Join(ks, ", ")
-}
-
-func (p *parser) buildOptimizer(c *call) (*Optimizer, error) {
-	def := findOpt(c.name)
-	if def == nil {
-		return nil, p.errorf(c.pos, c.name, "unknown optimizer (known: %s)", strings.Join(Names(), ", "))
-	}
-	vals := newValues()
 	// The Keras convention changes defaults, so read it first.
 	keras := false
-	for _, a := range c.args {
-		if a.key == "keras" && a.val.kind == valIdent && a.val.text == "true" ||
-			a.key == "keras" && a.val.kind == valNumber && a.val.num == 1 {
+	for _, a := range c.Args {
+		if a.Key == "keras" && (a.Value.Kind == spec.Ident && a.Value.Text == "true" ||
+			a.Value.Kind == spec.Number && a.Value.Num == 1) {
 			keras = true
 		}
 	}
-	for _, d := range def.params {
-		d.setDefault(vals, keras)
-	}
-	o := &Optimizer{name: def.name, def: def, vals: vals}
+	cfg := f.config(keras)
+	ps := cfg.params()
+	wrapper := isWrapper(cfg)
+	var opts options
+	optParams := opts.params()
+	var schedule *Schedule
+	var groups []spec.Value
 	seen := map[string]int{}
-	for _, a := range c.args {
-		d, ok := resolveKey(def.params, a.key)
-		canonical := d.key
-		if !ok {
-			canonical = a.key
-		}
-		if prev, dup := seen[canonical]; dup {
-			return nil, p.errorf(a.keyPos, a.key, "duplicate key (first given at column %d)", prev+1)
-		}
-		seen[canonical] = a.keyPos
-		if ok {
-			if err := p.assign(d, a, vals); err != nil {
-				return nil, err
+	for _, a := range c.Args {
+		if a.Key == "group" {
+			if wrapper {
+				return nil, specErrorf(src, a.KeyPos, a.Key,
+					"group belongs to the base optimizer: put it inside base=..., e.g. %s(base=adamw(group=biases(weight_decay=0)))", f.name())
 			}
+			groups = append(groups, a.Value) // repeatable; read once the optimizer is built
 			continue
 		}
-		if err := p.generalOption(o, a); err != nil {
+		p, own := findParam(ps, a.Key)
+		if !own {
+			p, _ = findParam(optParams, a.Key)
+		}
+		canonical := a.Key
+		if p.key != "" {
+			canonical = p.key
+		}
+		if prev, dup := seen[canonical]; dup {
+			return nil, specErrorf(src, a.KeyPos, a.Key, "duplicate key (first given at column %d)", prev+1)
+		}
+		seen[canonical] = a.KeyPos
+		if wrapper && !own && (p.key != "" || a.Key == "schedule") {
+			return nil, specErrorf(src, a.KeyPos, a.Key,
+				"%s belongs to the base optimizer: put it inside base=..., e.g. %s(base=adam(lr=1e-3,%s=...))", a.Key, f.name(), a.Key)
+		}
+		switch {
+		case p.key != "":
+			if err := p.assign(src, a.Value); err != nil {
+				return nil, err
+			}
+		case a.Key == "schedule":
+			if a.Value.Kind != spec.Nested && a.Value.Kind != spec.Ident {
+				return nil, specErrorf(src, a.Value.Pos, a.Value.Token(), "schedule must be a schedule spec such as cosine(steps=1000)")
+			}
+			s, err := buildSchedule(src, a.Value.Call)
+			if err != nil {
+				return nil, err
+			}
+			schedule = s
+		case wrapper:
+			return nil, specErrorf(src, a.KeyPos, a.Key, "unknown key for %s (valid: %s; the base optimizer's keys go inside base=...)",
+				f.name(), keyList(ps))
+		default:
+			extra := []string{"schedule"}
+			for _, op := range optParams {
+				extra = append(extra, op.key)
+			}
+			extra = append(extra, "group")
+			return nil, specErrorf(src, a.KeyPos, a.Key, "unknown key for %s (valid: %s)", f.name(), keyList(ps, extra...))
+		}
+	}
+	o, err := f.build(cfg)
+	if err != nil {
+		return nil, atKey(src, c, seen, err)
+	}
+	if !wrapper {
+		opts.schedule = schedule
+		o.opts = opts
+	}
+	for _, v := range groups {
+		g, err := o.parseGroup(src, v)
+		if err != nil {
 			return nil, err
 		}
+		o.groups = append(o.groups, g)
 	}
-	if def.check != nil {
-		if key, msg := def.check(vals); key != "" {
-			pos, tok := c.pos, c.name
-			if kp, ok := seen[key]; ok {
-				pos, tok = kp, key
-			}
-			return nil, p.errorf(pos, tok, "%s %s", key, msg)
-		}
-	}
-	o.lr = vals.num["lr"]
-	o.chain = def.chain(vals)
 	return o, nil
 }
 
-// generalOption handles the keys every optimizer accepts.
-func (p *parser) generalOption(o *Optimizer, a arg) error {
-	switch a.key {
-	case "schedule":
-		var c *call
-		switch a.val.kind {
-		case valCall, valIdent:
-			c = a.val.call
-		default:
-			return p.errorf(a.val.pos, tokenOf(a.val), "schedule must be a schedule spec such as cosine(steps=1000)")
+// isWrapper reports a configuration with a base optimizer (lookahead, sam,
+// cautious, ema).
+func isWrapper(c configuration) bool {
+	for _, p := range c.params() {
+		if p.opt != nil {
+			return true
 		}
-		s, err := p.buildSchedule(c)
-		if err != nil {
-			return err
-		}
-		o.schedule = s
-	case "clip_norm", "clip_value":
-		if a.val.kind != valNumber {
-			return p.errorf(a.val.pos, tokenOf(a.val), "%s must be a number", a.key)
-		}
-		if !(a.val.num >= 0) {
-			return p.errorf(a.val.pos, a.val.text, "%s must be >= 0", a.key)
-		}
-		if a.key == "clip_norm" {
-			o.clipNorm = a.val.num
-		} else {
-			o.clipValue = a.val.num
-		}
-	case "skip_nonfinite":
-		d := boolParam("skip_nonfinite", false, "")
-		tmp := newValues()
-		if err := p.assign(d, a, tmp); err != nil {
-			return err
-		}
-		o.skipNonFinite = tmp.num["skip_nonfinite"] != 0
-	default:
-		return p.errorf(a.keyPos, a.key, "unknown key for %s (valid: %s)", o.name,
-			keyList(o.def.params, "schedule", "clip_norm", "clip_value", "skip_nonfinite"))
 	}
-	return nil
+	return false
 }
 
-func (p *parser) buildSchedule(c *call) (*Schedule, error) {
-	def := findSched(c.name)
+func buildSchedule(src string, c *spec.Call) (*Schedule, error) {
+	def := findSchedule(c.Name)
 	if def == nil {
 		var names []string
-		for _, d := range schedules() {
+		for _, d := range scheduleDefs() {
 			names = append(names, d.name)
 		}
-		return nil, p.errorf(c.pos, c.name, "unknown schedule (known: %s)", strings.Join(names, ", "))
+		return nil, specErrorf(src, c.Pos, c.Name, "unknown schedule (known: %s)", strings.Join(names, ", "))
 	}
-	vals := newValues()
-	for _, d := range def.params {
-		d.setDefault(vals, false)
-	}
+	cfg := def.defaults()
+	ps := cfg.params()
 	seen := map[string]int{}
-	for _, a := range c.args {
-		d, ok := resolveKey(def.params, a.key)
+	for _, a := range c.Args {
+		p, ok := findParam(ps, a.Key)
 		if !ok {
-			return nil, p.errorf(a.keyPos, a.key, "unknown key for schedule %s (valid: %s)", def.name, keyList(def.params))
+			return nil, specErrorf(src, a.KeyPos, a.Key, "unknown key for schedule %s (valid: %s)", def.name, keyList(ps))
 		}
-		if prev, dup := seen[d.key]; dup {
-			return nil, p.errorf(a.keyPos, a.key, "duplicate key (first given at column %d)", prev+1)
+		if prev, dup := seen[p.key]; dup {
+			return nil, specErrorf(src, a.KeyPos, a.Key, "duplicate key (first given at column %d)", prev+1)
 		}
-		seen[d.key] = a.keyPos
-		if err := p.assign(d, a, vals); err != nil {
+		seen[p.key] = a.KeyPos
+		if err := p.assign(src, a.Value); err != nil {
 			return nil, err
 		}
 	}
-	for _, d := range def.params {
-		if d.kind == kindList && len(vals.list[d.key]) == 0 {
-			if def.check == nil {
-				return nil, p.errorf(c.pos, c.name, "schedule %s needs %s", def.name, d.key)
-			}
-		}
+	if err := validate(cfg); err != nil {
+		return nil, atKey(src, c, seen, err)
 	}
-	if def.check != nil {
-		if key, msg := def.check(vals); key != "" {
-			pos, tok := c.pos, c.name
-			if kp, ok := seen[key]; ok {
-				pos, tok = kp, key
-			}
-			return nil, p.errorf(pos, tok, "%s %s", key, msg)
-		}
-	}
-	return &Schedule{name: def.name, def: def, vals: vals}, nil
+	return &Schedule{def: def, cfg: cfg}, nil
 }

@@ -1,10 +1,9 @@
 package optimizers
 
 import (
-	"math"
-
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph code reads like the equations.
-)
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph"
+) //nolint:revive // graph code reads like the equations.
 
 // Transform is one gradient transformation: it maps the updates u_i (one per
 // trainable variable, initially the gradients g_i) to new updates, reading and
@@ -18,6 +17,72 @@ type Transform interface {
 	Slots() int
 	// Apply builds the graph of the transformation.
 	Apply(s *Step, u []*Node) []*Node
+}
+
+// Perturber is implemented by transforms whose update needs the gradient at
+// a point other than the parameters: sharpness-aware minimization (SAMUpdate)
+// takes it at p + e. An optimizer whose chain holds one (at any depth of
+// wrappers) needs two gradient evaluations per step: see
+// Optimizer.GradientsPerStep and Optimizer.UpdateGraphWithLossFunc. The
+// transform's Apply then receives the gradient at the perturbed point.
+type Perturber interface {
+	Transform
+	// Perturb returns the point at which to take the gradient that the chain
+	// receives, given the parameters and the loss gradient at them (one node per
+	// trainable variable, in the update's dtype).
+	Perturb(params, grads []*Node) []*Node
+}
+
+// StateSizer is implemented by transforms whose state is not a whole number of
+// buffers of the parameter's shape: Shampoo's and SOAP's preconditioner
+// matrices, Adafactor's row and column statistics, Muon's per-kind buffers,
+// and wrappers and chains that hold such transforms. Optimizer.StateBytesFor
+// uses it; for other transforms the state of a parameter is Slots() buffers of
+// its shape.
+type StateSizer interface {
+	// StateSize returns the number of scalars of state kept for a parameter of
+	// the given dimensions (scalar state shared by all parameters not included).
+	StateSize(dims []int) int64
+}
+
+// stateSize is the number of state scalars t keeps for a parameter of the given
+// dimensions.
+func stateSize(t Transform, dims []int) int64 {
+	if z, ok := t.(StateSizer); ok {
+		return z.StateSize(dims)
+	}
+	return int64(t.Slots()) * numElems(dims)
+}
+
+// numElems is the number of elements of a tensor of the given dimensions.
+func numElems(dims []int) int64 {
+	n := int64(1)
+	for _, d := range dims {
+		n *= int64(d)
+	}
+	return n
+}
+
+// wrapping is a transform that applies other transforms (Chain and the
+// wrappers): findPerturber looks through it.
+type wrapping interface {
+	inner() []Transform
+}
+
+// findPerturber returns the Perturber among ts (looking inside chains and
+// wrappers), or nil.
+func findPerturber(ts []Transform) Perturber {
+	for _, t := range ts {
+		if p, ok := t.(Perturber); ok {
+			return p
+		}
+		if w, ok := t.(wrapping); ok {
+			if p := findPerturber(w.inner()); p != nil {
+				return p
+			}
+		}
+	}
+	return nil
 }
 
 // mapEach applies fn to every update.
@@ -35,6 +100,9 @@ type ScaleByLearningRate struct{}
 // Slots implements Transform.
 func (ScaleByLearningRate) Slots() int { return 0 }
 
+// Stackable implements Stackable.
+func (ScaleByLearningRate) Stackable() bool { return true }
+
 // Apply implements Transform.
 func (ScaleByLearningRate) Apply(s *Step, u []*Node) []*Node {
 	negLR := Neg(s.LR)
@@ -49,12 +117,15 @@ type AddWeightDecay struct{ Lambda float64 }
 // Slots implements Transform.
 func (AddWeightDecay) Slots() int { return 0 }
 
+// Stackable implements Stackable.
+func (AddWeightDecay) Stackable() bool { return true }
+
 // Apply implements Transform.
 func (w AddWeightDecay) Apply(s *Step, u []*Node) []*Node {
-	if w.Lambda == 0 {
+	if s.Zero("weight_decay", w.Lambda) {
 		return u
 	}
-	lambda := s.Const(w.Lambda)
+	lambda := s.Hyper("weight_decay", w.Lambda)
 	return mapEach(u, func(i int, x *Node) *Node { return Add(x, Mul(lambda, s.Param(i))) })
 }
 
@@ -65,12 +136,15 @@ type DecoupledWeightDecay struct{ Lambda float64 }
 // Slots implements Transform.
 func (DecoupledWeightDecay) Slots() int { return 0 }
 
+// Stackable implements Stackable.
+func (DecoupledWeightDecay) Stackable() bool { return true }
+
 // Apply implements Transform.
 func (w DecoupledWeightDecay) Apply(s *Step, u []*Node) []*Node {
-	if w.Lambda == 0 {
+	if s.Zero("weight_decay", w.Lambda) {
 		return u
 	}
-	c := Mul(s.LR, s.Const(w.Lambda))
+	c := Mul(s.LR, s.Hyper("weight_decay", w.Lambda))
 	return mapEach(u, func(i int, x *Node) *Node { return Sub(x, Mul(c, s.Param(i))) })
 }
 
@@ -81,9 +155,16 @@ type ClipByValue struct{ C float64 }
 // Slots implements Transform.
 func (ClipByValue) Slots() int { return 0 }
 
+// Stackable implements Stackable.
+func (ClipByValue) Stackable() bool { return true }
+
 // Apply implements Transform.
-func (c ClipByValue) Apply(_ *Step, u []*Node) []*Node {
-	return mapEach(u, func(_ int, x *Node) *Node { return ClipScalar(x, -c.C, c.C) })
+func (c ClipByValue) Apply(s *Step, u []*Node) []*Node {
+	if s.Members() == 0 {
+		return mapEach(u, func(_ int, x *Node) *Node { return ClipScalar(x, -c.C, c.C) })
+	}
+	hi := s.Hyper("clip_value", c.C)
+	return mapEach(u, func(_ int, x *Node) *Node { return s.clip(x, Neg(hi), hi) })
 }
 
 // ClipByGlobalNorm rescales all updates together when their joint L2 norm exceeds
@@ -95,6 +176,9 @@ type ClipByGlobalNorm struct{ Max float64 }
 // Slots implements Transform.
 func (ClipByGlobalNorm) Slots() int { return 0 }
 
+// Stackable implements Stackable.
+func (ClipByGlobalNorm) Stackable() bool { return true }
+
 // Apply implements Transform.
 func (c ClipByGlobalNorm) Apply(s *Step, u []*Node) []*Node {
 	if len(u) == 0 {
@@ -102,7 +186,7 @@ func (c ClipByGlobalNorm) Apply(s *Step, u []*Node) []*Node {
 	}
 	var sq *Node
 	for _, x := range u {
-		n := ReduceAllSum(Square(x))
+		n := s.SumAll(Square(x))
 		if sq == nil {
 			sq = n
 		} else {
@@ -110,7 +194,7 @@ func (c ClipByGlobalNorm) Apply(s *Step, u []*Node) []*Node {
 		}
 	}
 	norm := Sqrt(sq)
-	coef := Div(s.Const(c.Max), Add(norm, s.Const(1e-6)))
+	coef := Div(s.Hyper("clip_norm", c.Max), Add(norm, s.Const(1e-6)))
 	coef = Min(coef, s.Const(1))
 	return mapEach(u, func(_ int, x *Node) *Node { return Mul(x, coef) })
 }
@@ -132,13 +216,21 @@ func (m TraceMomentum) Slots() int {
 	return 1
 }
 
+// Stackable implements Stackable.
+func (TraceMomentum) Stackable() bool { return true }
+
 // Apply implements Transform.
 func (m TraceMomentum) Apply(s *Step, u []*Node) []*Node {
-	if m.Momentum == 0 {
+	if s.Zero("momentum", m.Momentum) {
 		return u
 	}
-	mu := s.Const(m.Momentum)
-	damp := s.Const(1 - m.Dampening)
+	mu := s.Hyper("momentum", m.Momentum)
+	damp := s.ToDType(OneMinus(s.Hyper64("dampening", m.Dampening)))
+	if s.Members() > 0 {
+		// A member without momentum steps by u itself (PyTorch ignores its
+		// dampening): b_t = 0·b + 1·u.
+		damp = Where(Equal(mu, ZerosLike(mu)), s.Const(1), BroadcastToShape(damp, mu.Shape()))
+	}
 	return mapEach(u, func(i int, x *Node) *Node {
 		buf := s.Slot("momentum_buffer", i, 0)
 		buf = Where(s.First, x, Add(Mul(mu, buf), Mul(damp, x)))
@@ -158,13 +250,24 @@ type ScaleByAdagrad struct{ InitialAccumulator, Eps float64 }
 // Slots implements Transform.
 func (ScaleByAdagrad) Slots() int { return 1 }
 
+// Stackable implements Stackable.
+func (ScaleByAdagrad) Stackable() bool { return true }
+
 // Apply implements Transform.
 func (a ScaleByAdagrad) Apply(s *Step, u []*Node) []*Node {
-	eps := s.Const(a.Eps)
+	eps := s.Hyper("eps", a.Eps)
+	noInit := s.Zero("initial_accumulator_value", a.InitialAccumulator)
 	return mapEach(u, func(i int, x *Node) *Node {
-		sum := Add(s.Slot("sum", i, a.InitialAccumulator), Square(x))
+		sum := s.Slot("sum", i, 0)
+		if !noInit {
+			g0 := s.Hyper("initial_accumulator_value", a.InitialAccumulator)
+			sum = Where(s.First, BroadcastToShape(g0, sum.Shape()), sum)
+		}
+		sum = Add(sum, Square(x))
 		s.SetSlot("sum", i, sum)
-		return Div(x, Add(Sqrt(sum), eps))
+		den := Add(Sqrt(sum), eps)
+		s.ObserveStepSize(i, func() *Node { return Div(s.LR, den) })
+		return Div(x, den)
 	})
 }
 
@@ -174,12 +277,15 @@ type ScaleByInverseTimeStep struct{ Decay float64 }
 // Slots implements Transform.
 func (ScaleByInverseTimeStep) Slots() int { return 0 }
 
+// Stackable implements Stackable.
+func (ScaleByInverseTimeStep) Stackable() bool { return true }
+
 // Apply implements Transform.
 func (d ScaleByInverseTimeStep) Apply(s *Step, u []*Node) []*Node {
-	if d.Decay == 0 {
+	if s.Zero("lr_decay", d.Decay) {
 		return u
 	}
-	f := Add(s.Const(1), Mul(Sub(s.T, s.Const(1)), s.Const(d.Decay)))
+	f := Add(s.Const(1), Mul(Sub(s.T, s.Const(1)), s.Hyper("lr_decay", d.Decay)))
 	return mapEach(u, func(_ int, x *Node) *Node { return Div(x, f) })
 }
 
@@ -201,9 +307,13 @@ func (r ScaleByRMS) Slots() int {
 	return 1
 }
 
+// Stackable implements Stackable.
+func (ScaleByRMS) Stackable() bool { return true }
+
 // Apply implements Transform.
 func (r ScaleByRMS) Apply(s *Step, u []*Node) []*Node {
-	rho, oneMinusRho, eps := s.Const(r.Rho), s.Const(1-r.Rho), s.Const(r.Eps)
+	rho, eps := s.Hyper("rho", r.Rho), s.Hyper("eps", r.Eps)
+	oneMinusRho := s.ToDType(OneMinus(s.Hyper64("rho", r.Rho)))
 	return mapEach(u, func(i int, x *Node) *Node {
 		v := Add(Mul(rho, s.Slot("square_avg", i, 0)), Mul(oneMinusRho, Square(x)))
 		s.SetSlot("square_avg", i, v)
@@ -212,10 +322,14 @@ func (r ScaleByRMS) Apply(s *Step, u []*Node) []*Node {
 			s.SetSlot("grad_avg", i, m)
 			v = Sub(v, Square(m))
 		}
+		var den *Node
 		if r.EpsInside {
-			return Div(x, Sqrt(Add(v, eps)))
+			den = Sqrt(Add(v, eps))
+		} else {
+			den = Add(Sqrt(v), eps)
 		}
-		return Div(x, Add(Sqrt(v), eps))
+		s.ObserveStepSize(i, func() *Node { return Div(s.LR, den) })
+		return Div(x, den)
 	})
 }
 
@@ -232,12 +346,15 @@ func (m AccumulateMomentum) Slots() int {
 	return 1
 }
 
+// Stackable implements Stackable.
+func (AccumulateMomentum) Stackable() bool { return true }
+
 // Apply implements Transform.
 func (m AccumulateMomentum) Apply(s *Step, u []*Node) []*Node {
-	if m.Momentum == 0 {
+	if s.Zero("momentum", m.Momentum) {
 		return u
 	}
-	mu := s.Const(m.Momentum)
+	mu := s.Hyper("momentum", m.Momentum)
 	return mapEach(u, func(i int, x *Node) *Node {
 		b := Add(Mul(mu, s.Slot("momentum_buffer", i, 0)), x)
 		s.SetSlot("momentum_buffer", i, b)
@@ -267,224 +384,76 @@ func (a ScaleByAdam) Slots() int {
 	return 2
 }
 
+// Stackable implements Stackable.
+func (ScaleByAdam) Stackable() bool { return true }
+
 // Apply implements Transform.
+//
+// The bias corrections are scalars, computed once per step in float64 (in
+// float32, 1 − β₂ᵗ loses about 1e-5 relative from the second step on) and
+// folded into one factor c and one ε̂, so that the element-wise work after the
+// moments is √v, + ε̂, ÷ and ×c:
+//
+//	(m/(1 − β₁ᵗ)) / (√v/√(1 − β₂ᵗ) + ε) = c·m/(√v + ε̂),  c = √(1 − β₂ᵗ)/(1 − β₁ᵗ),  ε̂ = ε·√(1 − β₂ᵗ)
+//
+// (Keras: ε̂ = ε.) Both forms are equal in exact arithmetic; the PyTorch
+// goldens agree to 1e-10.
 func (a ScaleByAdam) Apply(s *Step, u []*Node) []*Node {
-	return mapEach(u, func(i int, x *Node) *Node { return a.applyOne(s, i, x) })
+	c, epsHat := a.corrections(s)
+	var k *Node // √(1 − β₂ᵗ), or 1: η·k/(√v + ε̂) = η/(√v̂ + ε), the step size telemetry reports
+	if s.Observing() {
+		k = s.Const(1)
+		if !a.NoBiasCorrection {
+			k = s.ToDType(Sqrt(OneMinus(Pow(s.Hyper64("b2", a.B2), ConvertDType(s.T, dtypes.Float64)))))
+		}
+	}
+	return mapEach(u, func(i int, x *Node) *Node {
+		m, den := a.moments(s, i, x, epsHat)
+		s.ObserveStepSize(i, func() *Node { return Div(Mul(s.LR, k), den) })
+		return Mul(c, Div(m, den))
+	})
 }
 
-// applyOne is Apply for the i-th parameter alone.
-func (a ScaleByAdam) applyOne(s *Step, i int, x *Node) *Node {
-	b1, b2, eps := s.Const(a.B1), s.Const(a.B2), s.Const(a.Eps)
-	bc1, bc2 := s.Const(1), s.Const(1)
-	if !a.NoBiasCorrection {
-		bc1 = OneMinus(Pow(b1, s.T))
-		bc2 = OneMinus(Pow(b2, s.T))
+// corrections returns the step's factor c and ε̂ (see Apply).
+func (a ScaleByAdam) corrections(s *Step) (c, epsHat *Node) {
+	c, epsHat = s.Const(1), s.Hyper("eps", a.Eps)
+	if a.NoBiasCorrection {
+		return c, epsHat
 	}
-	bc2Sqrt := Sqrt(bc2)
-	m := Add(Mul(b1, s.Slot("exp_avg", i, 0)), Mul(OneMinus(b1), x))
-	v := Add(Mul(b2, s.Slot("exp_avg_sq", i, 0)), Mul(OneMinus(b2), Square(x)))
+	t := ConvertDType(s.T, dtypes.Float64)
+	bc1 := OneMinus(Pow(s.Hyper64("b1", a.B1), t))
+	bc2Sqrt := Sqrt(OneMinus(Pow(s.Hyper64("b2", a.B2), t)))
+	c = s.ToDType(Div(bc2Sqrt, bc1))
+	if !a.Keras {
+		epsHat = s.ToDType(Mul(bc2Sqrt, s.Hyper64("eps", a.Eps)))
+	}
+	return c, epsHat
+}
+
+// applyOne is Apply for the i-th parameter alone, given the step's corrections.
+func (a ScaleByAdam) applyOne(s *Step, i int, x, c, epsHat *Node) *Node {
+	m, den := a.moments(s, i, x, epsHat)
+	return Mul(c, Div(m, den))
+}
+
+// moments updates the i-th parameter's moments and returns m_t and the
+// denominator √v_t + ε̂.
+func (a ScaleByAdam) moments(s *Step, i int, x, epsHat *Node) (m, den *Node) {
+	// 1 − β is computed in float64 and then rounded, as PyTorch does: in
+	// float32, 1 − float32(0.999) is 1.3e-5 too small, which the float64 bias
+	// correction no longer cancels (every step would be 6e-6 too large).
+	b1, b2 := s.Hyper("b1", a.B1), s.Hyper("b2", a.B2)
+	oneMinusB1 := s.ToDType(OneMinus(s.Hyper64("b1", a.B1)))
+	oneMinusB2 := s.ToDType(OneMinus(s.Hyper64("b2", a.B2)))
+	m = Add(Mul(b1, s.Slot("exp_avg", i, 0)), Mul(oneMinusB1, x))
+	v := Add(Mul(b2, s.Slot("exp_avg_sq", i, 0)), Mul(oneMinusB2, Square(x)))
 	s.SetSlot("exp_avg", i, m)
 	s.SetSlot("exp_avg_sq", i, v)
 	if a.AMSGrad {
 		v = Max(s.Slot("max_exp_avg_sq", i, 0), v)
 		s.SetSlot("max_exp_avg_sq", i, v)
 	}
-	if a.Keras {
-		return Mul(Div(bc2Sqrt, bc1), Div(m, Add(Sqrt(v), eps)))
-	}
-	return Div(Div(m, bc1), Add(Div(Sqrt(v), bc2Sqrt), eps))
-}
-
-// ScaleByAdamax is Adam with the infinity norm (PyTorch's form, ε inside the max):
-//
-//	m_t = β₁·m_{t−1} + (1 − β₁)·u,   n_t = max(β₂·n_{t−1}, |u| + ε)
-//	u ← m_t / ((1 − β₁ᵗ)·n_t).
-type ScaleByAdamax struct{ B1, B2, Eps float64 }
-
-// Slots implements Transform.
-func (ScaleByAdamax) Slots() int { return 2 }
-
-// Apply implements Transform.
-func (a ScaleByAdamax) Apply(s *Step, u []*Node) []*Node {
-	b1, b2, eps := s.Const(a.B1), s.Const(a.B2), s.Const(a.Eps)
-	bc1 := OneMinus(Pow(b1, s.T))
-	return mapEach(u, func(i int, x *Node) *Node {
-		m := Add(Mul(b1, s.Slot("exp_avg", i, 0)), Mul(OneMinus(b1), x))
-		n := Max(Mul(b2, s.Slot("exp_inf", i, 0)), Add(Abs(x), eps))
-		s.SetSlot("exp_avg", i, m)
-		s.SetSlot("exp_inf", i, n)
-		return Div(Div(m, bc1), n)
-	})
-}
-
-// ScaleByNAdam is Dozat's Nesterov Adam with PyTorch's momentum schedule:
-//
-//	μ_t = β₁·(1 − ½·0.96^(t·ψ)),  Π_t = Π_{t−1}·μ_t  (ψ: momentum decay)
-//	m_t, v_t as in Adam,  d = √(v_t/(1 − β₂ᵗ)) + ε
-//	u ← (1 − μ_t)/(1 − Π_t) · u/d + μ_{t+1}/(1 − Π_t·μ_{t+1}) · m_t/d.
-//
-// This is the equation of the paper, of PyTorch ≥ 2.0 and of PyTorch 1.13's
-// foreach code path; PyTorch 1.13's default (single-tensor) path multiplies μ_t
-// into Π twice in the second term, a bug fixed in 2.0.
-type ScaleByNAdam struct{ B1, B2, Eps, MomentumDecay float64 }
-
-// Slots implements Transform.
-func (ScaleByNAdam) Slots() int { return 2 }
-
-// Apply implements Transform.
-func (a ScaleByNAdam) Apply(s *Step, u []*Node) []*Node {
-	b1, b2, eps := s.Const(a.B1), s.Const(a.B2), s.Const(a.Eps)
-	c096 := s.Const(0.96)
-	psi := s.Const(a.MomentumDecay)
-	mu := Mul(b1, Sub(s.Const(1), Mul(s.Const(0.5), Pow(c096, Mul(s.T, psi)))))
-	muNext := Mul(b1, Sub(s.Const(1), Mul(s.Const(0.5), Pow(c096, Mul(Add(s.T, s.Const(1)), psi)))))
-	prod := Mul(s.ScalarState("nadam_mu_product", 1), mu)
-	s.SetScalarState("nadam_mu_product", prod)
-	prodNext := Mul(prod, muNext)
-	bc2 := OneMinus(Pow(b2, s.T))
-	cGrad := Div(OneMinus(mu), OneMinus(prod))
-	cAvg := Div(muNext, OneMinus(prodNext))
-	return mapEach(u, func(i int, x *Node) *Node {
-		m := Add(Mul(b1, s.Slot("exp_avg", i, 0)), Mul(OneMinus(b1), x))
-		v := Add(Mul(b2, s.Slot("exp_avg_sq", i, 0)), Mul(OneMinus(b2), Square(x)))
-		s.SetSlot("exp_avg", i, m)
-		s.SetSlot("exp_avg_sq", i, v)
-		d := Add(Sqrt(Div(v, bc2)), eps)
-		return Add(Mul(cGrad, Div(x, d)), Mul(cAvg, Div(m, d)))
-	})
-}
-
-// ScaleByRAdam is rectified Adam (Liu et al. 2019), as PyTorch computes it:
-//
-//	m_t, v_t as in Adam,  ρ∞ = 2/(1 − β₂) − 1,  ρ_t = ρ∞ − 2t·β₂ᵗ/(1 − β₂ᵗ)
-//	ρ_t > 5: r_t = √((ρ_t − 4)(ρ_t − 2)ρ∞ / ((ρ∞ − 4)(ρ∞ − 2)ρ_t)),
-//	         u ← r_t · m_t/(1 − β₁ᵗ) · √(1 − β₂ᵗ)/(√v_t + ε)
-//	otherwise u ← m_t/(1 − β₁ᵗ).
-type ScaleByRAdam struct{ B1, B2, Eps float64 }
-
-// Slots implements Transform.
-func (ScaleByRAdam) Slots() int { return 2 }
-
-// Apply implements Transform.
-func (a ScaleByRAdam) Apply(s *Step, u []*Node) []*Node {
-	b1, b2, eps := s.Const(a.B1), s.Const(a.B2), s.Const(a.Eps)
-	bc1 := OneMinus(Pow(b1, s.T))
-	b2t := Pow(b2, s.T)
-	bc2 := OneMinus(b2t)
-	rhoInf := 2/(1-a.B2) - 1
-	rhoT := Sub(s.Const(rhoInf), Div(Mul(Mul(s.Const(2), s.T), b2t), bc2))
-	// Guard the rectifier's square root: it is only used where ρ_t > 5.
-	safeRho := Max(rhoT, s.Const(5))
-	rect := Sqrt(Div(Mul(Mul(Sub(safeRho, s.Const(4)), Sub(safeRho, s.Const(2))), s.Const(rhoInf)),
-		Mul(s.Const((rhoInf-4)*(rhoInf-2)), safeRho)))
-	useRect := GreaterThan(rhoT, s.Const(5))
-	bc2Sqrt := Sqrt(bc2)
-	return mapEach(u, func(i int, x *Node) *Node {
-		m := Add(Mul(b1, s.Slot("exp_avg", i, 0)), Mul(OneMinus(b1), x))
-		v := Add(Mul(b2, s.Slot("exp_avg_sq", i, 0)), Mul(OneMinus(b2), Square(x)))
-		s.SetSlot("exp_avg", i, m)
-		s.SetSlot("exp_avg_sq", i, v)
-		mHat := Div(m, bc1)
-		adaptive := Div(bc2Sqrt, Add(Sqrt(v), eps))
-		return Where(useRect, Mul(Mul(mHat, adaptive), rect), mHat)
-	})
-}
-
-// ScaleByAdadelta is Zeiler's Adadelta:
-//
-//	v_t = ρ·v_{t−1} + (1 − ρ)·u²,   δ = √(a_{t−1} + ε)/√(v_t + ε) · u
-//	a_t = ρ·a_{t−1} + (1 − ρ)·δ²,   u ← δ.
-type ScaleByAdadelta struct{ Rho, Eps float64 }
-
-// Slots implements Transform.
-func (ScaleByAdadelta) Slots() int { return 2 }
-
-// Apply implements Transform.
-func (a ScaleByAdadelta) Apply(s *Step, u []*Node) []*Node {
-	rho, oneMinusRho, eps := s.Const(a.Rho), s.Const(1-a.Rho), s.Const(a.Eps)
-	return mapEach(u, func(i int, x *Node) *Node {
-		v := Add(Mul(rho, s.Slot("square_avg", i, 0)), Mul(oneMinusRho, Square(x)))
-		acc := s.Slot("acc_delta", i, 0)
-		delta := Mul(Div(Sqrt(Add(acc, eps)), Sqrt(Add(v, eps))), x)
-		s.SetSlot("square_avg", i, v)
-		s.SetSlot("acc_delta", i, Add(Mul(rho, acc), Mul(oneMinusRho, Square(delta))))
-		return delta
-	})
-}
-
-// Rprop is resilient backpropagation (PyTorch's variant, iRprop−). It produces
-// the final update itself: the learning rate only initializes the step sizes.
-//
-//	s = sign(u·u_prev):  s > 0: Δ ← min(Δ·η₊, Δmax);  s < 0: Δ ← max(Δ·η₋, Δmin), u ← 0
-//	Δ_0 = η,  u ← −sign(u)·Δ,  u_prev ← u (zeroed where s < 0).
-type Rprop struct{ EtaMinus, EtaPlus, StepMin, StepMax float64 }
-
-// Slots implements Transform.
-func (Rprop) Slots() int { return 2 }
-
-// Apply implements Transform.
-func (r Rprop) Apply(s *Step, u []*Node) []*Node {
-	return mapEach(u, func(i int, x *Node) *Node {
-		prev := s.Slot("prev", i, 0)
-		size := s.Slot("step_size", i, 0)
-		size = Where(s.First, BroadcastToShape(s.LR, size.Shape()), size)
-		sgn := Sign(Mul(x, prev))
-		zero := ZerosLike(x)
-		factor := Where(GreaterThan(sgn, zero), BroadcastToShape(s.Const(r.EtaPlus), x.Shape()),
-			Where(LessThan(sgn, zero), BroadcastToShape(s.Const(r.EtaMinus), x.Shape()),
-				OnesLike(x)))
-		size = Clip(Mul(size, factor), s.Const(r.StepMin), s.Const(r.StepMax))
-		g := Where(LessThan(sgn, zero), zero, x)
-		s.SetSlot("step_size", i, size)
-		s.SetSlot("prev", i, g)
-		return Neg(Mul(Sign(g), size))
-	})
-}
-
-// ASGD is PyTorch's averaged SGD. It produces the final update itself:
-//
-//	η_t = η/(1 + λ·η·(t − 1))^α,   p ← p·(1 − λ·η_t) − η_t·u
-//
-// and keeps the running average of the iterates, ā ← ā + μ_t·(p − ā) with
-// μ_t = 1/max(1, t − 1 − t₀) (μ_1 = 1), as state.
-type ASGD struct{ Lambda, Alpha, T0 float64 }
-
-// Slots implements Transform.
-func (ASGD) Slots() int { return 1 }
-
-// Apply implements Transform.
-func (a ASGD) Apply(s *Step, u []*Node) []*Node {
-	tm1 := Sub(s.T, s.Const(1))
-	eta := Div(s.LR, Pow(Add(s.Const(1), Mul(Mul(s.Const(a.Lambda), s.LR), tm1)), s.Const(a.Alpha)))
-	mu := Where(s.First, s.Const(1), Reciprocal(Max(s.Const(1), Sub(tm1, s.Const(a.T0)))))
-	return mapEach(u, func(i int, x *Node) *Node {
-		p := s.Param(i)
-		update := Neg(Add(Mul(Mul(s.Const(a.Lambda), eta), p), Mul(eta, x)))
-		newP := Add(p, update)
-		ax := s.Slot("ax", i, 0)
-		s.SetSlot("ax", i, Add(ax, Mul(Sub(newP, ax), mu)))
-		return update
-	})
-}
-
-// ScaleByLion is the sign direction of Lion (Chen et al. 2023, "Symbolic
-// Discovery of Optimization Algorithms", Algorithm 2):
-//
-//	c = β₁·m_{t−1} + (1 − β₁)·u,  u ← sign(c),  m_t = β₂·m_{t−1} + (1 − β₂)·u.
-type ScaleByLion struct{ B1, B2 float64 }
-
-// Slots implements Transform.
-func (ScaleByLion) Slots() int { return 1 }
-
-// Apply implements Transform.
-func (l ScaleByLion) Apply(s *Step, u []*Node) []*Node {
-	b1, b2 := s.Const(l.B1), s.Const(l.B2)
-	return mapEach(u, func(i int, x *Node) *Node {
-		m := s.Slot("exp_avg", i, 0)
-		c := Add(Mul(b1, m), Mul(OneMinus(b1), x))
-		s.SetSlot("exp_avg", i, Add(Mul(b2, m), Mul(OneMinus(b2), x)))
-		return Sign(c)
-	})
+	return m, Add(Sqrt(v), epsHat)
 }
 
 // ScaleByTrustRatio is LAMB's layer-wise trust ratio (You et al. 2019, "Large
@@ -496,11 +465,14 @@ type ScaleByTrustRatio struct{}
 // Slots implements Transform.
 func (ScaleByTrustRatio) Slots() int { return 0 }
 
+// Stackable implements Stackable.
+func (ScaleByTrustRatio) Stackable() bool { return true }
+
 // Apply implements Transform.
 func (ScaleByTrustRatio) Apply(s *Step, u []*Node) []*Node {
 	return mapEach(u, func(i int, x *Node) *Node {
-		pn := Sqrt(ReduceAllSum(Square(s.Param(i))))
-		un := Sqrt(ReduceAllSum(Square(x)))
+		pn := Sqrt(s.SumAll(Square(s.Param(i))))
+		un := Sqrt(s.SumAll(Square(x)))
 		zero := s.Const(0)
 		ok := LogicalAnd(GreaterThan(pn, zero), GreaterThan(un, zero))
 		ratio := Where(ok, Div(pn, Where(ok, un, s.Const(1))), s.Const(1))
@@ -519,186 +491,79 @@ type ScaleByLARS struct{ TrustCoefficient, WeightDecay float64 }
 // Slots implements Transform.
 func (ScaleByLARS) Slots() int { return 0 }
 
+// Stackable implements Stackable.
+func (ScaleByLARS) Stackable() bool { return true }
+
 // Apply implements Transform.
 func (l ScaleByLARS) Apply(s *Step, u []*Node) []*Node {
-	beta := s.Const(l.WeightDecay)
+	beta := s.Hyper("weight_decay", l.WeightDecay)
+	trust := s.Hyper("trust_coefficient", l.TrustCoefficient)
 	return mapEach(u, func(i int, x *Node) *Node {
 		p := s.Param(i)
-		pn := Sqrt(ReduceAllSum(Square(p)))
-		gn := Sqrt(ReduceAllSum(Square(x)))
+		pn := Sqrt(s.SumAll(Square(p)))
+		gn := Sqrt(s.SumAll(Square(x)))
 		zero := s.Const(0)
 		ok := LogicalAnd(GreaterThan(pn, zero), GreaterThan(gn, zero))
 		den := Add(gn, Mul(beta, pn))
-		local := Where(ok, Div(Mul(s.Const(l.TrustCoefficient), pn), Where(ok, den, s.Const(1))), s.Const(1))
+		local := Where(ok, Div(Mul(trust, pn), Where(ok, den, s.Const(1))), s.Const(1))
 		return Mul(local, Add(x, Mul(beta, p)))
 	})
 }
 
-// Muon orthogonalizes the momentum of every matrix parameter (Jordan et al.
-// 2024, "Muon: An optimizer for hidden layers in neural networks", as in the
-// reference implementation of modded-nanogpt), and updates every other
-// parameter (vectors, scalars) with AdamW at its own rate. It produces the final
-// update itself.
-//
-// Matrices (rank 2, GoMLX's [fan_in, fan_out] layout; higher ranks are flattened
-// to [d₀, d₁·d₂·…]):
-//
-//	b = μ·b + g,  d = g + μ·b (Nesterov) or b
-//	X₀ = d/(‖d‖_F + 1e-7),  X ← aX + (bA + cA²)X with A = XXᵀ, (a, b, c) = (3.4445, −4.7750, 2.0315), NSSteps times
-//	p ← p·(1 − ηλ) − η·√max(1, fan_out/fan_in)·X
-//
-// Other parameters: AdamW with rate η_adam·(η/η₀) (so schedules apply to both):
-//
-//	p ← p·(1 − η_adamλ) − η_adam·m̂/(√v̂ + ε).
-type Muon struct {
-	Momentum    float64
-	Nesterov    bool
-	NSSteps     int
-	WeightDecay float64
-	// AdamLR is η_adam, the base rate of the non-matrix parameters.
-	AdamLR, B1, B2, Eps float64
+// Chain returns transforms applied one after the other as one Transform, as
+// optax's chain does: its state is the sum of theirs. New(name, lr, ts...) is
+// New(name, lr, Chain(ts...)); Chain serves to nest a sub-chain, for example
+// inside a wrapper that takes one Transform.
+func Chain(transforms ...Transform) Transform {
+	return chain(append([]Transform(nil), transforms...))
 }
 
-// Slots implements Transform: one buffer (the momentum) per matrix parameter;
-// other parameters keep AdamW's two.
-func (Muon) Slots() int { return 1 }
+type chain []Transform
 
-// Apply implements Transform.
-func (o Muon) Apply(s *Step, u []*Node) []*Node {
-	mu := s.Const(o.Momentum)
-	wd := s.Const(o.WeightDecay)
-	adamLR := Mul(s.Const(o.AdamLR), Div(s.LR, s.Base))
-	adam := ScaleByAdam{B1: o.B1, B2: o.B2, Eps: o.Eps}
-	return mapEach(u, func(i int, x *Node) *Node {
-		p := s.Param(i)
-		if x.Rank() < 2 {
-			dir := adam.applyOne(s, i, x)
-			return Neg(Mul(adamLR, Add(dir, Mul(wd, p))))
-		}
-		buf := Add(Mul(mu, s.Slot("momentum_buffer", i, 0)), x)
-		s.SetSlot("momentum_buffer", i, buf)
-		d := buf
-		if o.Nesterov {
-			d = Add(x, Mul(mu, buf))
-		}
-		dims := x.Shape().Dimensions
-		rows, cols := dims[0], x.Shape().Size()/dims[0]
-		m := Reshape(d, rows, cols)
-		transposed := rows > cols
-		if transposed {
-			m = Transpose(m, 0, 1)
-		}
-		m = Div(m, Add(Sqrt(ReduceAllSum(Square(m))), s.Const(1e-7)))
-		ca, cb, cc := s.Const(3.4445), s.Const(-4.7750), s.Const(2.0315)
-		for k := 0; k < o.NSSteps; k++ {
-			a := Dot(m, Transpose(m, 0, 1))
-			b := Add(Mul(cb, a), Mul(cc, Dot(a, a)))
-			m = Add(Mul(ca, m), Dot(b, m))
-		}
-		if transposed {
-			m = Transpose(m, 0, 1)
-		}
-		scale := s.Const(math.Sqrt(math.Max(1, float64(cols)/float64(rows))))
-		update := Mul(Mul(s.LR, scale), Reshape(m, dims...))
-		return Neg(Add(update, Mul(Mul(s.LR, wd), p)))
-	})
-}
-
-// ScheduleFreeAdamW is schedule-free AdamW (Defazio et al. 2024, "The Road Less
-// Scheduled", Algorithm 1). It produces the final update itself. The parameter
-// holds y_t, the point where gradients are taken; the state keeps z_t, the
-// averaged iterate x_t (the point the paper evaluates) and v_t:
-//
-//	y_t = (1 − β₁)·z_t + β₁·x_t   (z_1 = x_1 = p_0)
-//	v_t = β₂·v_{t−1} + (1 − β₂)·g²
-//	γ_t = η·√(1 − β₂ᵗ)·min(1, t/warmup)
-//	z_{t+1} = z_t − γ_t·g/(√v_t + ε) − γ_t·λ·y_t
-//	c_{t+1} = γ_t² / Σ_{i≤t} γ_i²,   x_{t+1} = (1 − c_{t+1})·x_t + c_{t+1}·z_{t+1}
-//	p ← y_{t+1} = (1 − β₁)·z_{t+1} + β₁·x_{t+1}.
-type ScheduleFreeAdamW struct {
-	B1, B2, Eps, WeightDecay float64
-	Warmup                   int
-}
-
-// Slots implements Transform (z, x and v).
-func (ScheduleFreeAdamW) Slots() int { return 3 }
-
-// Apply implements Transform.
-func (o ScheduleFreeAdamW) Apply(s *Step, u []*Node) []*Node {
-	b1, b2, eps, wd := s.Const(o.B1), s.Const(o.B2), s.Const(o.Eps), s.Const(o.WeightDecay)
-	gamma := Mul(s.LR, Sqrt(OneMinus(Pow(b2, s.T))))
-	if o.Warmup > 0 {
-		gamma = Mul(gamma, Min(s.Const(1), Div(s.T, s.Const(float64(o.Warmup)))))
+// Slots implements Transform.
+func (c chain) Slots() int {
+	n := 0
+	for _, t := range c {
+		n += t.Slots()
 	}
-	gamma2 := Square(gamma)
-	sum := Add(s.ScalarState("schedule_free_gamma2_sum", 0), gamma2)
-	s.SetScalarState("schedule_free_gamma2_sum", sum)
-	c := Div(gamma2, sum)
-	return mapEach(u, func(i int, g *Node) *Node {
-		y := s.Param(i)
-		z := Where(s.First, y, s.Slot("z", i, 0))
-		x := Where(s.First, y, s.Slot("x", i, 0))
-		v := Add(Mul(b2, s.Slot("exp_avg_sq", i, 0)), Mul(OneMinus(b2), Square(g)))
-		z = Sub(z, Add(Mul(gamma, Div(g, Add(Sqrt(v), eps))), Mul(Mul(gamma, wd), y)))
-		x = Add(Mul(OneMinus(c), x), Mul(c, z))
-		s.SetSlot("exp_avg_sq", i, v)
-		s.SetSlot("z", i, z)
-		s.SetSlot("x", i, x)
-		yNext := Add(Mul(OneMinus(b1), z), Mul(b1, x))
-		return Sub(yNext, y)
-	})
+	return n
 }
 
-// Adafactor is Shazeer & Stern 2018 ("Adafactor: Adaptive Learning Rates with
-// Sublinear Memory Cost", Algorithms 4 and 5, without momentum), with relative
-// step sizes scaled by the parameter's RMS. It produces the final update itself.
-// For a parameter of rank ≥ 2 the second moment of the last two axes (n×m) is
-// kept factored as row and column sums (n + m numbers instead of n·m):
-//
-//	β̂_t = 1 − t^(−decay_rate),  ρ_t = min(η, 1/√t),  α_t = max(ε₂, RMS(p))·ρ_t
-//	matrices: R = β̂_t·R + (1 − β̂_t)·(g² + ε₁)·1,  C = β̂_t·C + (1 − β̂_t)·1ᵀ·(g² + ε₁),  V̂ = R·C/(1ᵀR)
-//	vectors:  V̂ = β̂_t·V̂ + (1 − β̂_t)·(g² + ε₁)
-//	U = g/√V̂,  Û = U / max(1, RMS(U)/d),  p ← p − α_t·Û.
-type Adafactor struct {
-	DecayRate, Eps1, Eps2, ClipThreshold float64
+// StateSize implements StateSizer.
+func (c chain) StateSize(dims []int) int64 {
+	var n int64
+	for _, t := range c {
+		n += stateSize(t, dims)
+	}
+	return n
 }
 
-// Slots implements Transform: one buffer for vectors; matrices keep only their
-// row and column statistics (see MeasureStateBytes for the exact size).
-func (Adafactor) Slots() int { return 1 }
+func (c chain) inner() []Transform { return c }
+
+// Stackable implements Stackable: a chain is stackable when all its
+// transforms are.
+func (c chain) Stackable() bool {
+	for _, t := range c {
+		if !stackable(t) {
+			return false
+		}
+	}
+	return true
+}
 
 // Apply implements Transform.
-func (o Adafactor) Apply(s *Step, u []*Node) []*Node {
-	beta := OneMinus(Pow(s.T, s.Const(-o.DecayRate)))
-	rho := Min(s.LR, Rsqrt(s.T))
-	eps1 := s.Const(o.Eps1)
-	rms := func(x *Node) *Node { return Sqrt(ReduceAllMean(Square(x))) }
-	return mapEach(u, func(i int, g *Node) *Node {
-		p := s.Param(i)
-		alpha := Mul(Max(s.Const(o.Eps2), rms(p)), rho)
-		g2 := Add(Square(g), eps1)
-		var invSqrt *Node // 1/√V̂
-		if g.Rank() >= 2 {
-			r := g.Rank()
-			dims := g.Shape().Dimensions
-			rowDims := append([]int(nil), dims[:r-1]...)
-			colDims := append(append([]int(nil), dims[:r-2]...), dims[r-1])
-			row := Add(Mul(beta, s.SlotWithShape("row", i, rowDims...)), Mul(OneMinus(beta), ReduceSum(g2, r-1)))
-			col := Add(Mul(beta, s.SlotWithShape("col", i, colDims...)), Mul(OneMinus(beta), ReduceSum(g2, r-2)))
-			s.SetSlotWithShape("row", i, row)
-			s.SetSlotWithShape("col", i, col)
-			// 1/√V̂ = rsqrt(R/ΣR)·rsqrt(C): the same value as g/√(R·C/ΣR), but the
-			// product R·C of two tiny sums (ε₁² for an all-zero row and column)
-			// underflows to 0 in float32 and would turn g/√V̂ into 0/0.
-			rowFrac := Div(row, ExpandAxes(ReduceSum(row, r-2), -1))
-			invSqrt = Mul(ExpandAxes(Rsqrt(rowFrac), -1), ExpandAxes(Rsqrt(col), -2))
-		} else {
-			vHat := Add(Mul(beta, s.Slot("v", i, 0)), Mul(OneMinus(beta), g2))
-			s.SetSlot("v", i, vHat)
-			invSqrt = Rsqrt(vHat)
-		}
-		upd := Mul(g, invSqrt)
-		upd = Div(upd, Max(s.Const(1), Div(rms(upd), s.Const(o.ClipThreshold))))
-		return Neg(Mul(alpha, upd))
-	})
+func (c chain) Apply(s *Step, u []*Node) []*Node {
+	for _, t := range c {
+		u = t.Apply(s, u)
+	}
+	return u
+}
+
+// clip clamps x to [lo, hi] element-wise; in a population update the bounds
+// may be per-member columns.
+func (s *Step) clip(x, lo, hi *Node) *Node {
+	if s.Members() == 0 {
+		return Clip(x, lo, hi)
+	}
+	return Min(Max(x, lo), hi)
 }

@@ -69,7 +69,7 @@ type Animation struct {
 // at the start, where trajectories move most. Only the part of each frame
 // that changed is stored, so a 60-frame animation of 640 × 480 pixels
 // typically takes a few hundred kilobytes.
-func Animate(l Landscape, trajectories []Trajectory, opt AnimOptions) (*Animation, error) {
+func Animate(l Landscape, trajectories []Path, opt AnimOptions) (*Animation, error) {
 	if err := opt.defaults(); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/dustin/go-humanize"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -30,27 +31,17 @@ type BarChart struct {
 	Format func(v float64) string
 }
 
-// FormatBytes prints a byte count with a binary unit: "0 B", "512 B",
-// "3.0 KiB", "1.53 MiB".
+// FormatBytes prints a byte count with a binary unit as go-humanize's IBytes
+// does ("0 B", "512 B", "3.0 KiB", "1.5 MiB", "50 MiB"); it suits bar charts
+// of memory sizes (BarChart.Format). Non-finite values print as fmt does.
 func FormatBytes(v float64) string {
-	if !finite(v) {
+	switch {
+	case !finite(v):
 		return fmt.Sprint(v)
+	case v < 0:
+		return "-" + humanize.IBytes(uint64(math.Round(-v)))
 	}
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	i := 0
-	a := math.Abs(v)
-	for a >= 1024 && i < len(units)-1 {
-		a /= 1024
-		v /= 1024
-		i++
-	}
-	if i == 0 {
-		return fmt.Sprintf("%.0f B", v)
-	}
-	if a < 10 {
-		return fmt.Sprintf("%.2f %s", v, units[i])
-	}
-	return fmt.Sprintf("%.1f %s", v, units[i])
+	return humanize.IBytes(uint64(math.Round(v)))
 }
 
 // Bars draws a horizontal bar chart with each value printed at the end of

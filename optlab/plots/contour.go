@@ -35,11 +35,13 @@ type Landscape struct {
 	Levels int
 	// Resolution is the number of grid points per side (default 160, at most 600).
 	Resolution int
+	// XLabel and YLabel name the axes (default "x" and "y").
+	XLabel, YLabel string
 }
 
-// Trajectory is the path of one optimizer over a landscape: its iterates in
-// order, the first being the start point.
-type Trajectory struct {
+// Path is one optimizer's path over a landscape, as Contour and Animate draw
+// it: its iterates in order, the first being the start point.
+type Path struct {
 	Name string
 	X, Y []float64
 }
@@ -78,7 +80,7 @@ type traj struct {
 	diverged bool // a non-finite iterate followed the kept prefix
 }
 
-func prepareTrajectories(trajs []Trajectory) ([]traj, error) {
+func prepareTrajectories(trajs []Path) ([]traj, error) {
 	out := make([]traj, len(trajs))
 	for i, t := range trajs {
 		if len(t.X) != len(t.Y) {
@@ -161,7 +163,7 @@ func ramp(n int) rampPalette {
 }
 
 // newScene evaluates the landscape on its grid and builds the background.
-func newScene(l Landscape, trajectories []Trajectory) (*scene, error) {
+func newScene(l Landscape, trajectories []Path) (*scene, error) {
 	if err := l.validate(); err != nil {
 		return nil, err
 	}
@@ -218,7 +220,14 @@ func newScene(l Landscape, trajectories []Trajectory) (*scene, error) {
 			band[r][c] = float64(sort.SearchFloat64s(levels, v))
 		}
 	}
-	p := newPlot("", "x", "y") // the title spans the figure: see titleArea
+	xl, yl := l.XLabel, l.YLabel
+	if xl == "" {
+		xl = "x"
+	}
+	if yl == "" {
+		yl = "y"
+	}
+	p := newPlot("", xl, yl) // the title spans the figure: see titleArea
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = l.XMin, l.XMax, l.YMin, l.YMax
 	p.X.Padding, p.Y.Padding = 0, 0
 	heat := plotter.NewHeatMap(bandGrid{xs, ys, band}, ramp(len(levels)+1))
@@ -528,7 +537,7 @@ func (s *scene) drawOverlay(c draw.Canvas, step int, caption string) {
 // global minima and crosses at saddle points. The legend, beside the plot,
 // notes trajectories that diverged or left the window. The data area keeps
 // the window's aspect ratio (within 1:2.5).
-func Contour(l Landscape, trajectories ...Trajectory) (*Figure, error) {
+func Contour(l Landscape, trajectories ...Path) (*Figure, error) {
 	s, err := newScene(l, trajectories)
 	if err != nil {
 		return nil, err

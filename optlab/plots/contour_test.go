@@ -11,8 +11,8 @@ import (
 func rosenbrock(x, y float64) float64 { return (1-x)*(1-x) + 100*(y-x*x)*(y-x*x) }
 
 // descend runs heavy-ball gradient descent on Rosenbrock from (x0, y0).
-func descend(name string, x0, y0, lr, beta float64, steps int) Trajectory {
-	t := Trajectory{Name: name, X: []float64{x0}, Y: []float64{y0}}
+func descend(name string, x0, y0, lr, beta float64, steps int) Path {
+	t := Path{Name: name, X: []float64{x0}, Y: []float64{y0}}
 	x, y, vx, vy := x0, y0, 0.0, 0.0
 	for i := 0; i < steps; i++ {
 		gx := -2*(1-x) - 400*x*(y-x*x)
@@ -30,7 +30,7 @@ func rosenbrockLandscape() Landscape {
 }
 
 func TestContour(t *testing.T) {
-	trajs := []Trajectory{
+	trajs := []Path{
 		descend("gd(lr=1e-3)", -1.5, 2.5, 1e-3, 0, 500),
 		descend("momentum(lr=1e-3,momentum=0.9)", -1.5, 2.5, 1e-3, 0.9, 500),
 		descend("gd(lr=2e-3) diverges", -1.5, 2.5, 5e-3, 0, 500),
@@ -64,7 +64,7 @@ func TestContour(t *testing.T) {
 func TestContourSaddle(t *testing.T) {
 	l := Landscape{Title: "saddle", F: func(x, y float64) float64 { return x*x - y*y },
 		XMin: -2, XMax: 2, YMin: -2, YMax: 2, Saddles: [][2]float64{{0, 0}}}
-	tr := Trajectory{Name: "gd", X: []float64{-1.8}, Y: []float64{0.01}}
+	tr := Path{Name: "gd", X: []float64{-1.8}, Y: []float64{0.01}}
 	for i := 0; i < 40; i++ {
 		x, y := tr.X[len(tr.X)-1], tr.Y[len(tr.Y)-1]
 		tr.X, tr.Y = append(tr.X, x-0.1*2*x), append(tr.Y, y+0.1*2*y)
@@ -86,7 +86,7 @@ func TestContourErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		l    Landscape
-		tr   []Trajectory
+		tr   []Path
 		want string
 	}{
 		{"nilF", Landscape{XMax: 1, YMax: 1}, nil, "no function F"},
@@ -95,9 +95,9 @@ func TestContourErrors(t *testing.T) {
 		{"levels", Landscape{F: rosenbrock, XMax: 1, YMax: 1, Levels: 1}, nil, "Levels=1"},
 		{"resolution", Landscape{F: rosenbrock, XMax: 1, YMax: 1, Resolution: 5000}, nil, "Resolution=5000"},
 		{"nowhere", Landscape{F: func(x, y float64) float64 { return math.NaN() }, XMax: 1, YMax: 1}, nil, "not finite anywhere"},
-		{"traj len", good, []Trajectory{{Name: "a", X: []float64{1}, Y: nil}}, `"a" has 1 x and 0 y`},
-		{"traj empty", good, []Trajectory{{Name: "a"}}, `"a" is empty`},
-		{"traj nan start", good, []Trajectory{{Name: "a", X: []float64{math.NaN()}, Y: []float64{0}}}, "non-finite point"},
+		{"traj len", good, []Path{{Name: "a", X: []float64{1}, Y: nil}}, `"a" has 1 x and 0 y`},
+		{"traj empty", good, []Path{{Name: "a"}}, `"a" is empty`},
+		{"traj nan start", good, []Path{{Name: "a", X: []float64{math.NaN()}, Y: []float64{0}}}, "non-finite point"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Contour(tc.l, tc.tr...)
@@ -109,7 +109,7 @@ func TestContourErrors(t *testing.T) {
 }
 
 func TestAnimate(t *testing.T) {
-	trajs := []Trajectory{
+	trajs := []Path{
 		descend("gd", -1.5, 2.5, 1e-3, 0, 300),
 		descend("momentum", -1.5, 2.5, 1e-3, 0.9, 300),
 	}

@@ -18,10 +18,10 @@ func ExampleTable() {
 	fmt.Print(t)
 	// Output:
 	// Test accuracy after 5 epochs
-	// optimizer      accuracy      state
-	// ----------------------------------
-	// sgd(lr=0.01)     0.9506        0 B
-	// adam(lr=1e-3)    0.9769  854.6 KiB
+	// optimizer      accuracy    state
+	// --------------------------------
+	// sgd(lr=0.01)     0.9506      0 B
+	// adam(lr=1e-3)    0.9769  855 KiB
 }
 
 // Training curves of several seeds: MeanBand turns the runs into a mean line
@@ -49,7 +49,7 @@ func ExampleLines() {
 // gradient descent on a quadratic bowl, written out by hand).
 func ExampleContour() {
 	f := func(x, y float64) float64 { return 0.5 * (x*x + 10*y*y) }
-	path := plots.Trajectory{Name: "gd(lr=0.15)", X: []float64{-4}, Y: []float64{1.5}}
+	path := plots.Path{Name: "gd(lr=0.15)", X: []float64{-4}, Y: []float64{1.5}}
 	for i := 0; i < 30; i++ {
 		x, y := path.X[i], path.Y[i]
 		path.X = append(path.X, x-0.15*x)

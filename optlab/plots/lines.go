@@ -9,6 +9,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"optlab.dev/internal/stats"
 )
 
 // Series is one line of a figure: Y against X, with an optional shaded band
@@ -26,6 +28,9 @@ type Series struct {
 	Group string
 	// Dashed draws the line dashed (for example validation curves).
 	Dashed bool
+	// Points draws each point as a dot with no line between them: a scatter,
+	// for points that are not a sequence (one per trial, say).
+	Points bool
 }
 
 // Axes configures a line figure.
@@ -37,11 +42,17 @@ type Axes struct {
 	LogX, LogY bool
 	// Markers draws a dot at every point (useful for sweeps with few points).
 	Markers bool
-	// YMin and YMax fix the Y range when YMin < YMax; otherwise it fits the data.
+	// XMin and XMax fix the X range when XMin < XMax, and YMin and YMax the
+	// Y range when YMin < YMax; otherwise each fits the data.
+	XMin, XMax float64
 	YMin, YMax float64
 	// HideLegend leaves the legend out, giving the plot the full width (for
 	// all but one of several panels that share their series).
 	HideLegend bool
+	// Groups, when set, fixes the colour order: the series of Groups[i]
+	// (its Group, or its Name) gets colour i, whichever series a panel has,
+	// so that several panels colour the same names alike.
+	Groups []string
 }
 
 // MeanBand summarises several runs of the same configuration (one slice of Y
@@ -58,18 +69,11 @@ func MeanBand(name string, x []float64, runs [][]float64) (Series, error) {
 	})
 }
 
-// MeanStd is like MeanBand but the band is the mean ± one (sample) standard
-// deviation across runs.
-func MeanStd(name string, x []float64, runs [][]float64) (Series, error) {
+// MeanStdBand is like MeanBand but the band is the mean ± one (sample)
+// standard deviation across runs.
+func MeanStdBand(name string, x []float64, runs [][]float64) (Series, error) {
 	return aggregate(name, x, runs, func(vals []float64, mean float64) (float64, float64) {
-		if len(vals) < 2 {
-			return mean, mean
-		}
-		var ss float64
-		for _, v := range vals {
-			ss += (v - mean) * (v - mean)
-		}
-		sd := math.Sqrt(ss / float64(len(vals)-1))
+		_, sd := stats.MeanStd(vals)
 		return mean - sd, mean + sd
 	})
 }
@@ -161,6 +165,11 @@ func Lines(ax Axes, series ...Series) (*Figure, error) {
 		return nil, fmt.Errorf("plots: Lines needs at least one series")
 	}
 	groups := map[string]int{}
+	for _, g := range ax.Groups {
+		if _, ok := groups[g]; !ok {
+			groups[g] = len(groups)
+		}
+	}
 	anyFinite := false
 	for i := range series {
 		s := &series[i]
@@ -183,6 +192,9 @@ func Lines(ax Axes, series ...Series) (*Figure, error) {
 	}
 	if ax.YMin < ax.YMax && ax.LogY && ax.YMin <= 0 {
 		return nil, fmt.Errorf("plots: %q: YMin %g cannot be used on a log axis", ax.Title, ax.YMin)
+	}
+	if ax.XMin < ax.XMax && ax.LogX && ax.XMin <= 0 {
+		return nil, fmt.Errorf("plots: %q: XMin %g cannot be used on a log axis", ax.Title, ax.XMin)
 	}
 
 	build := func() (*plot.Plot, []divergence, error) {
@@ -239,11 +251,13 @@ func Lines(ax Axes, series ...Series) (*Figure, error) {
 					return nil, nil, fmt.Errorf("plots: series %q: %w", s.Name, err)
 				}
 				l.LineStyle = style
-				p.Add(l)
+				if !s.Points {
+					p.Add(l)
+				}
 				if first == nil {
 					first = l
 				}
-				if ax.Markers {
+				if ax.Markers || s.Points {
 					sc, err := plotter.NewScatter(pts)
 					if err != nil {
 						return nil, nil, fmt.Errorf("plots: series %q: %w", s.Name, err)
@@ -259,7 +273,11 @@ func Lines(ax Axes, series ...Series) (*Figure, error) {
 			if first == nil {
 				first = &plotter.Line{LineStyle: style}
 			}
-			thumbs = append(thumbs, first)
+			if s.Points {
+				thumbs = append(thumbs, glyphThumb{draw.GlyphStyle{Color: style.Color, Radius: vg.Points(3), Shape: draw.CircleGlyph{}}})
+			} else {
+				thumbs = append(thumbs, first)
+			}
 			p.Legend.Add(s.Name, thumbs...)
 			for i, y := range s.Y {
 				if !finite(y) {
@@ -267,6 +285,9 @@ func Lines(ax Axes, series ...Series) (*Figure, error) {
 					break
 				}
 			}
+		}
+		if ax.XMin < ax.XMax {
+			p.X.Min, p.X.Max = ax.XMin, ax.XMax
 		}
 		if ax.YMin < ax.YMax {
 			p.Y.Min, p.Y.Max = ax.YMin, ax.YMax
@@ -358,20 +379,20 @@ func newGrid() *plotter.Grid {
 	return g
 }
 
-// Grid lays figures out in a grid with cols columns, left to right then top
-// to bottom: for example loss and accuracy side by side. Each cell has the size
-// of the largest figure.
-func Grid(cols int, figs ...*Figure) (*Figure, error) {
+// Panels lays figures out as panels in cols columns, left to right then top
+// to bottom: for example loss and accuracy side by side. Each panel has the
+// size of the largest figure.
+func Panels(cols int, figs ...*Figure) (*Figure, error) {
 	if cols <= 0 {
-		return nil, fmt.Errorf("plots: Grid: cols=%d must be positive", cols)
+		return nil, fmt.Errorf("plots: Panels: cols=%d must be positive", cols)
 	}
 	if len(figs) == 0 {
-		return nil, fmt.Errorf("plots: Grid: no figures")
+		return nil, fmt.Errorf("plots: Panels: no figures")
 	}
 	var w, h float64
 	for i, f := range figs {
 		if err := f.check(); err != nil {
-			return nil, fmt.Errorf("plots: Grid: figure %d: %w", i, err)
+			return nil, fmt.Errorf("plots: Panels: figure %d: %w", i, err)
 		}
 		w, h = math.Max(w, f.Width), math.Max(h, f.Height)
 	}

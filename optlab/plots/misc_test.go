@@ -103,7 +103,7 @@ func TestBars(t *testing.T) {
 }
 
 func TestFormatBytes(t *testing.T) {
-	for v, want := range map[float64]string{0: "0 B", 512: "512 B", 3072: "3.00 KiB", 1.6e6: "1.53 MiB", 50 << 20: "50.0 MiB", 3 << 30: "3.00 GiB"} {
+	for v, want := range map[float64]string{0: "0 B", 512: "512 B", 3072: "3.0 KiB", 1.6e6: "1.5 MiB", 50 << 20: "50 MiB", 3 << 30: "3.0 GiB"} {
 		if got := FormatBytes(v); got != want {
 			t.Errorf("FormatBytes(%g) = %q, want %q", v, got, want)
 		}

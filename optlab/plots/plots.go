@@ -210,6 +210,7 @@ func (f *Figure) Display() error {
 	}
 	if gonbui.IsNotebook {
 		gonbui.DisplayPng(data)
+		gonbui.Sync() // a cell's last output is otherwise lost if its program exits first
 		return gonbui.Error()
 	}
 	return nil

@@ -176,6 +176,7 @@ func TestLinesErrors(t *testing.T) {
 		{"logy", Axes{LogY: true}, []Series{{Name: "a", X: []float64{1, 2}, Y: []float64{1, -2}}}, "y[1] = -2"},
 		{"nanx", Axes{}, []Series{{Name: "a", X: []float64{math.NaN()}, Y: []float64{1}}}, "x[0] = NaN"},
 		{"allnan", Axes{Title: "t"}, []Series{{Name: "a", X: []float64{1}, Y: []float64{math.NaN()}}}, "no series has a finite value"},
+		{"logxmin", Axes{LogX: true, XMin: 0, XMax: 10}, []Series{{Name: "a", X: []float64{1, 2}, Y: []float64{1, 2}}}, "XMin 0 cannot be used on a log axis"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Lines(tc.ax, tc.s...)
@@ -195,12 +196,12 @@ func TestMeanBand(t *testing.T) {
 	if s.Y[0] != 2 || s.Lo[0] != 1 || s.Hi[0] != 3 || s.Y[1] != 3 || !math.IsNaN(s.Y[2]) {
 		t.Errorf("MeanBand = %+v", s)
 	}
-	sd, err := MeanStd("m", x[:2], [][]float64{{1, 2}, {3, 4}})
+	sd, err := MeanStdBand("m", x[:2], [][]float64{{1, 2}, {3, 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if math.Abs(sd.Hi[0]-(2+math.Sqrt2)) > 1e-12 || math.Abs(sd.Lo[1]-(3-math.Sqrt2)) > 1e-12 {
-		t.Errorf("MeanStd = %+v", sd)
+		t.Errorf("MeanStdBand = %+v", sd)
 	}
 	if _, err := MeanBand("m", x, [][]float64{{1, 2}}); err == nil || !strings.Contains(err.Error(), "run 0 has 2 values for 3") {
 		t.Errorf("want a length error, got %v", err)
@@ -251,7 +252,7 @@ func TestSaveFormats(t *testing.T) {
 	}
 }
 
-func TestGrid(t *testing.T) {
+func TestPanels(t *testing.T) {
 	a, err := Lines(Axes{Title: "loss", XLabel: "epoch"}, Series{Name: "a", X: []float64{1, 2, 3}, Y: []float64{3, 1, 2}})
 	if err != nil {
 		t.Fatal(err)
@@ -260,7 +261,7 @@ func TestGrid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := Grid(2, a.Resize(6, 4), b.Resize(6, 4))
+	g, err := Panels(2, a.Resize(6, 4), b.Resize(6, 4))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,8 +271,8 @@ func TestGrid(t *testing.T) {
 	}
 	keep(t, "grid.png", data)
 	decodePNG(t, data, 2*6*96, 4*96)
-	if _, err := Grid(0, a); err == nil {
-		t.Error("Grid(0) should fail")
+	if _, err := Panels(0, a); err == nil {
+		t.Error("Panels(0) should fail")
 	}
 }
 
@@ -299,5 +300,66 @@ func TestLinesHideLegend(t *testing.T) {
 		if got := bytes.Contains(svg, []byte("adam-series")); got == hide {
 			t.Errorf("HideLegend=%v: legend entry present=%v", hide, got)
 		}
+	}
+}
+
+// TestLinesFixedRange: XMin/XMax and YMin/YMax replace the range fitted to
+// the data (a tick at the fixed end shows in the drawing), and a reversed
+// pair is ignored.
+func TestLinesFixedRange(t *testing.T) {
+	s := Series{Name: "s", X: []float64{2, 3}, Y: []float64{2, 3}}
+	for _, tc := range []struct {
+		name string
+		ax   Axes
+		tick string
+		want bool
+	}{
+		{"fitted", Axes{}, ">40<", false},
+		{"x fixed", Axes{XMin: 0, XMax: 40}, ">40<", true},
+		{"y fixed", Axes{YMin: 0, YMax: 40}, ">40<", true},
+		{"reversed", Axes{XMin: 40, XMax: 0}, ">40<", false},
+	} {
+		fig, err := Lines(tc.ax, s)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		svg, err := fig.SVG()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bytes.Contains(svg, []byte(tc.tick)); got != tc.want {
+			t.Errorf("%s: tick %s drawn = %v, want %v", tc.name, tc.tick, got, tc.want)
+		}
+	}
+}
+
+// TestLinesPointsAndGroups: a Points series is dots without lines, and Groups gives
+// a name the same colour in a panel that lacks the names before it.
+func TestLinesPointsAndGroups(t *testing.T) {
+	x, y := curve(6, func(i int) float64 { return float64(i * i) })
+	draw := func(ax Axes, points bool) image.Image {
+		fig, err := Lines(ax, Series{Name: "b", X: x, Y: y, Points: points})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := fig.PNG()
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(data)) // a few dots: too little ink for decodePNG's blank check
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	line := draw(Axes{Title: "line"}, false)
+	points := draw(Axes{Title: "points"}, true)
+	grouped := draw(Axes{Title: "grouped", Groups: []string{"a", "b"}}, true)
+	nLine, nPoints := countColor(line, SeriesColor(0), 10), countColor(points, SeriesColor(0), 10)
+	if nPoints == 0 || nPoints*2 > nLine {
+		t.Errorf("points: %d pixels of the series colour, the line %d: want six dots, far fewer than a line", nPoints, nLine)
+	}
+	if n0, n1 := countColor(grouped, SeriesColor(0), 10), countColor(grouped, SeriesColor(1), 10); n0 != 0 || n1 < nPoints/2 {
+		t.Errorf("with Groups [a b], series b drew %d pixels in colour 0 and %d in colour 1; want it in colour 1 only", n0, n1)
 	}
 }

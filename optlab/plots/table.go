@@ -308,6 +308,7 @@ func (t *Table) Markdown() string {
 func (t *Table) Display() error {
 	if gonbui.IsNotebook {
 		gonbui.DisplayHTML(t.HTML())
+		gonbui.Sync() // a cell's last output is otherwise lost if its program exits first
 		return gonbui.Error()
 	}
 	return t.WriteText(os.Stdout)

@@ -123,7 +123,7 @@ def main():
 
     o0, t0 = raw["optlab"][0], raw[f"torch-{blases[0]}"][0]
     print(f"\noptlab: backend {o0['backend_config']} ({o0['training'][0]['backend'] if o0['training'] else ''}), "
-          f"{o0['host']['num_cpu']} CPUs, {o0['host']['go_version']}")
+          f"{o0['host'].get('cpus', o0['host'].get('num_cpu'))} CPUs, {o0['host'].get('go', o0['host'].get('go_version'))}")
     for b in blases:
         tr = raw[f"torch-{b}"][0]
         print(f"torch-{b}: torch {tr['torch']}, {tr['threads']} threads, BLAS {', '.join(tr['blas_libraries'])}")

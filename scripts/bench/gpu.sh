@@ -34,6 +34,8 @@ export PATH=$PATH:/usr/local/cuda/bin
   "$OPTLAB" bench --backend xla:cuda --fast-dense=false --steps "$STEPS" --update-params 1e6,1e8 --json "$OUT/optlab-cuda.json"
   echo "== optlab, XLA CUDA, FastDense on"
   "$OPTLAB" bench --backend xla:cuda --fast-dense=true --steps "$STEPS" --update-params "" --json "$OUT/optlab-cuda-fast.json"
+  echo "== optlab, XLA CUDA: a learning-rate sweep of 64 members in one population vs one by one"
+  "$OPTLAB" bench --backend xla:cuda --population 64 --models mlp-small,mlp-bn --batch-sizes 32 --steps "$STEPS" --update-params "" --json "$OUT/optlab-cuda-population.json"
   echo "== PyTorch eager, CUDA"
   "$PY" scripts/bench/torch_mlp.py --device cuda --steps "$STEPS" --json "$OUT/torch-cuda.json"
   "$PY" scripts/bench/torch_mlp.py --device cuda --steps "$STEPS"

@@ -4,7 +4,7 @@
     python3 scripts/bench/jax_mlp.py [--models mlp-small,mlp-bn] [--batch-sizes 32,256]
         [--steps 200] [--epochs 2] [--update-params 1e6,1e8] [--mnist DIR] [--json FILE|-]
 
-The same protocol as scripts/bench/torch_mlp.py and optlab.BenchTraining: the
+The same protocol as scripts/bench/torch_mlp.py and bench.Training (optlab/bench): the
 first steps·batch MNIST training images, one untimed epoch (compilation,
 warm-up), then `epochs` timed epochs in fresh random orders; each step gathers
 its batch on the host, transfers it, runs one jitted step (forward, softmax

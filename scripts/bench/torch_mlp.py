@@ -7,7 +7,7 @@ Run with Debian's PyTorch 1.13 (not the pyenv python first on PATH):
         [--batch-sizes 32,256] [--steps 200] [--epochs 2] [--threads N]
         [--device cpu|cuda] [--mnist DIR] [--json FILE|-]
 
-It mirrors optlab.BenchTraining step for step: the first `steps·batch` MNIST
+It mirrors bench.Training (optlab/bench) step for step: the first `steps·batch` MNIST
 training images (pixels/255), one untimed epoch of `steps` steps (warm-up),
 then `epochs` timed epochs, each in a fresh random order; every step gathers
 its batch from host memory, runs forward, softmax cross-entropy, backward and
