@@ -321,11 +321,14 @@ work=$tmp/work/$mode
 mkdir -p "$work"
 cd "$work"
 if [[ $mode == sweep ]]; then
-	# Four trials of about two seconds each alone (twice that two at a time on
-	# two cores): long enough to requeue one mid-trial, short enough for CI.
+	# Four trials of 40,000 samples (two epochs of 20,000): 3 s each alone on
+	# an idle AVX-512 machine, about twice that two at a time on two cores, and
+	# slower elsewhere. Long enough that the requeue lands mid-trial (8,000
+	# samples took 0.6 s on AVX-512, and the trial finished before Slurm's
+	# signal arrived), short enough for CI.
 	cat >grid.json <<'EOF'
 {"models": ["mlp-small"], "optimizers": ["sgd(momentum=0.9)", "adam"], "lrs": [0.01, 0.001],
- "seeds": [1], "batch_sizes": [32], "epochs": 1, "split": "holdout5k", "limit": 8000, "non_finite": "stop"}
+ "seeds": [1], "batch_sizes": [32], "epochs": 2, "split": "holdout5k", "limit": 20000, "non_finite": "stop"}
 EOF
 	"$OPTLAB" sweep --config grid.json --export-trials sweep/trials
 else
@@ -351,7 +354,7 @@ task_state() { squeue -h -j "${jobid}_$1" -o %T 2>/dev/null | head -n1; }
 victim_training() { [[ $(task_state $victim) == RUNNING ]] && grep -q '^== trial ' "$vlog" 2>/dev/null; }
 wait_for 120 victim_training || die "task $victim did not start training within 120 s"
 maybe_fail running
-sleep 0.2 # let it take a few steps
+sleep 0.05 # requeue at once: a benchmark trial lasts ~1 s on an idle AVX-512 machine
 grep -q '^stored in ' "$vlog" && die "task $victim finished before it could be requeued; make its trial longer"
 scontrol requeue "${jobid}_$victim" || die "scontrol requeue ${jobid}_$victim failed (did the task end first?)"
 log "requeued ${jobid}_$victim mid-trial"
