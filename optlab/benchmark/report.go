@@ -444,7 +444,13 @@ func RegistryTable() *plots.Table {
 		}
 		_ = t.AddRow(w.Name, w.Description, data, model, w.BatchSize, w.Steps, w.EvalEvery, w.TargetText(), w.Provenance())
 	}
-	t.Note = fmt.Sprintf("Steps are the external-tuning budget (self-tuning gets %g times as many); evaluations on the validation split are untimed. %d of %d workloads have no target yet and cannot be benchmarked.",
-		SelfTuningBudget, none, len(Workloads()))
+	t.Note = fmt.Sprintf("Steps are the external-tuning budget (self-tuning gets %g times as many); evaluations on the validation split are untimed.",
+		SelfTuningBudget)
+	switch {
+	case none == 1:
+		t.Note += fmt.Sprintf(" 1 of %d workloads has no target yet and cannot be benchmarked.", len(Workloads()))
+	case none > 1:
+		t.Note += fmt.Sprintf(" %d of %d workloads have no target yet and cannot be benchmarked.", none, len(Workloads()))
+	}
 	return t
 }

@@ -181,4 +181,14 @@ func TestProvenance(t *testing.T) {
 			t.Errorf("the registry table lacks %s or its provenance", w.Name)
 		}
 	}
+	// Its note counts the workloads without a target only when there are some.
+	missing := 0
+	for _, w := range Workloads() {
+		if w.TargetSource == nil {
+			missing++
+		}
+	}
+	if says := strings.Contains(table, "no target yet and cannot be benchmarked"); says != (missing > 0) {
+		t.Errorf("%d workloads lack a target, but the registry table's note reads %q", missing, RegistryTable().Note)
+	}
 }
