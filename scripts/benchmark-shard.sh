@@ -21,7 +21,8 @@
 # benchmark report` scores the merged store (docs/benchmark.md).
 #
 # Environment:
-#   OPTLAB_BIN   optlab binary (default: go build ./cmd/optlab into a temporary folder)
+#   OPTLAB_BIN   optlab binary (default: go build ./cmd/optlab into the scratch folder
+#                that also keeps each shard's log; the script prints its path)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,11 +40,10 @@ for k in "$@"; do
 	fi
 done
 
+scratch=$(mktemp -d) # the shards' logs (kept) and the binary it builds
 bin=${OPTLAB_BIN:-}
 if [[ -z $bin ]]; then
-	tmp=$(mktemp -d)
-	trap 'rm -rf "$tmp"' EXIT
-	bin=$tmp/optlab
+	bin=$scratch/optlab
 	go build -o "$bin" ./cmd/optlab
 fi
 
@@ -62,7 +62,7 @@ load() { cut -d' ' -f1 /proc/loadavg; }
 
 for k in "$@"; do
 	db=$out/full-shard-$k-of-$n.db
-	log=$(mktemp)
+	log=$scratch/shard-$k-of-$n.log
 	status=ok
 	if [[ -e $db ]]; then
 		status=resumed
@@ -71,7 +71,7 @@ for k in "$@"; do
 	start=$(date -u +%FT%TZ)
 	s=$(date +%s)
 	echo "shard $k/$n: started $start (load $before), log in $log"
-	if ! "$bin" benchmark --quiet --shard "$k/$n" --store "$db" --out "$(mktemp -d)" >"$log" 2>&1; then
+	if ! "$bin" benchmark --quiet --shard "$k/$n" --store "$db" --out "$scratch" >"$log" 2>&1; then
 		status=failed
 	fi
 	e=$(date +%s)
