@@ -16,6 +16,7 @@
 # its line ("resumed": its wall time is not the shard's). Run it on a quiet
 # machine: another job on the cores inflates every number.
 #
+# scripts/benchmark-shards-summary.py sums the committed shards' times.
 # cmd/optlab's TestCommittedFullBenchmark checks the committed stores against
 # the benchmark's current trials; `optlab merge` joins them and `optlab
 # benchmark report` scores the merged store (docs/benchmark.md).
