@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,6 +67,69 @@ func TestCommittedFullBenchmark(t *testing.T) {
 				t.Errorf("%s: trial %s ran on %d CPUs in %g s; the stated time is for 2 cores", f, r.ID, r.Env.CPUs, r.Seconds)
 				break
 			}
+		}
+	}
+}
+
+// committedBaseline is the full benchmark's score, made from the committed
+// shards with `optlab merge` and `optlab benchmark report` (its README.md
+// gives the commands, the commit and the machine).
+const committedBaseline = "../../data/benchmark/baseline"
+
+// TestCommittedBaseline rebuilds the full benchmark's score from the committed
+// shards, as the baseline's README says, and checks that the committed tables
+// are what today's scoring makes of them: a change to the scoring, the tables
+// or the stores that would change the published baseline fails here instead
+// of leaving it stale.
+func TestCommittedBaseline(t *testing.T) {
+	if _, err := os.Stat(committedBaseline); errors.Is(err, fs.ErrNotExist) {
+		t.Skip("no committed baseline")
+	}
+	files, err := filepath.Glob(committedShards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatalf("%s is committed but no shard is", committedBaseline)
+	}
+	var n int
+	if _, err := fmt.Sscanf(filepath.Base(files[0]), "full-shard-%d-of-%d.db", new(int), &n); err != nil {
+		t.Fatalf("%s: %v", files[0], err)
+	}
+	for k := range n {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(committedShards), fmt.Sprintf("full-shard-%d-of-%d.db", k, n))); err != nil {
+			t.Fatalf("the baseline is committed but shard %d of %d is not: %v", k, n, err)
+		}
+	}
+	dir := t.TempDir()
+	merged := filepath.Join(dir, "full.db")
+	if out, errs, code := sweepCLI(t, append([]string{"merge", "--into", merged}, files...)...); code != 0 {
+		t.Fatalf("merge: exit %d\n%s%s", code, out, errs)
+	}
+	rep := filepath.Join(dir, "report")
+	if out, errs, code := sweepCLI(t, "benchmark", "report", "--store", merged, "--out", rep); code != 0 {
+		t.Fatalf("benchmark report: exit %d\n%s%s", code, out, errs)
+	}
+	made, err := os.ReadDir(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range made {
+		committed := filepath.Join(committedBaseline, f.Name())
+		want, err := os.ReadFile(committed)
+		if err != nil {
+			t.Errorf("the report writes %s but the baseline lacks it: %v", f.Name(), err)
+			continue
+		}
+		if filepath.Ext(f.Name()) == ".png" {
+			continue // figures: present is enough; the tables carry the numbers
+		}
+		got, err := os.ReadFile(filepath.Join(rep, f.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from what the committed shards score to today; rebuild the baseline with the commands in %s/README.md", committed, committedBaseline)
 		}
 	}
 }
